@@ -1,0 +1,33 @@
+"""Where the bundled schemas live: ``schemas/`` in a checkout, ``planner/_schemas`` in a wheel."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+_HERE = Path(__file__).resolve().parent
+
+
+@functools.cache
+def schemas_dir() -> Path:
+    for candidate in (_HERE / "_schemas", _HERE.parent / "schemas"):
+        if (candidate / "openapi").is_dir():
+            return candidate
+    raise FileNotFoundError("planner's schemas folder is missing from this installation")
+
+
+def openapi_dir() -> Path:
+    return schemas_dir() / "openapi"
+
+
+def plan_schema_path() -> Path:
+    return schemas_dir() / "plan.schema.json"
+
+
+@functools.cache
+def plan_schema() -> dict[str, Any]:
+    with plan_schema_path().open(encoding="utf-8") as fh:
+        schema: dict[str, Any] = json.load(fh)
+    return schema
