@@ -1,0 +1,113 @@
+"""The command line: parse options, call the core, print what it returns, exit.
+
+This is the only module that imports click or prints. Heavy modules are imported
+inside the commands so that ``planner --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from planner import __version__
+from planner.errors import PlannerError, UsageError
+from planner.exitcodes import ExitCode
+
+
+def render_error(exc: BaseException) -> tuple[str, ExitCode]:
+    """The one place that turns an exception into a message and an exit code."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted", ExitCode.INTERRUPTED
+    if isinstance(exc, UsageError):
+        return f"error: {exc}", ExitCode.USAGE
+    if isinstance(exc, PlannerError):
+        return f"error: {exc}", ExitCode.FAILED
+    return f"internal error: {type(exc).__name__}: {exc}", ExitCode.FAILED
+
+
+def _finish(code: int) -> NoReturn:
+    sys.exit(int(code))
+
+
+def _emit(lines: Iterable[str], *, err: bool = False) -> None:
+    for line in lines:
+        click.echo(line, err=err)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="planner")
+def cli() -> None:
+    """Run Kling multi-elements video edits as declarative YAML plans.
+
+    \b
+    Exit codes:
+      0   success
+      1   validate: a plan is invalid; run: a step failed
+      2   usage error; run: the plan is invalid (nothing was sent)
+      130 interrupted (run --resume continues)
+    """
+
+
+@cli.command()
+@click.argument("plans", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="github prints workflow annotations.",
+)
+def validate(plans: tuple[Path, ...], fmt: str) -> None:
+    """Check plan files offline (a folder means every *.yaml/*.yml in it)."""
+    from planner.commands import validate_plans
+
+    lines, code = validate_plans(list(plans), fmt)
+    _emit(lines)
+    _finish(code)
+
+
+@cli.command()
+@click.option("--check", is_flag=True, help="Fail if the committed schema is stale.")
+@click.option(
+    "--openapi-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder of OpenAPI documents [default: schemas/openapi].",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Schema file to write or check [default: schemas/plan.schema.json].",
+)
+def schema(check: bool, openapi_dir: Path | None, output: Path | None) -> None:
+    """Generate schemas/plan.schema.json from the OpenAPI documents."""
+    from planner.commands import schema_command
+
+    message, code = schema_command(check=check, openapi_dir=openapi_dir, output=output)
+    click.echo(message, err=code != ExitCode.OK)
+    _finish(code)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    try:
+        return cli.main(args=argv, prog_name="planner", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        _finish(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        _finish(ExitCode.USAGE)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        _finish(ExitCode.INTERRUPTED)
+    except BaseException as exc:  # the one place an unexpected error becomes an exit code
+        if isinstance(exc, SystemExit):
+            raise
+        message, code = render_error(exc)
+        click.echo(message, err=True)
+        _finish(code)

@@ -1,0 +1,1 @@
+"""Reporters: turn results into text. They return strings; only the CLI prints."""
