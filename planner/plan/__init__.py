@@ -8,6 +8,7 @@ from typing import Any
 from planner.diagnostics import Diagnostic
 from planner.errors import PlanSyntaxError
 from planner.plan.model import Plan, PlanResult, Step
+from planner.schema import MAX_STEPS
 
 __all__ = ["MAX_BYTES", "Plan", "PlanResult", "Step", "check_file", "check_text"]
 
@@ -73,6 +74,15 @@ def check_text(text: str, path: Path, overrides: dict[str, Any] | None = None) -
         result.diagnostics.append(
             Diagnostic(line, col, f"a plan is a mapping of keys, but this file holds {kind}",
                        "start with 'version: 1', 'name:' and 'steps:'")
+        )
+        return result
+    steps = doc.data.get("steps")
+    if isinstance(steps, list) and len(steps) > MAX_STEPS:
+        # Bound the work before the schema walks every step.
+        line, col = doc.position(("steps",), key=True)
+        result.diagnostics.append(
+            Diagnostic(line, col, f"steps: has {len(steps)} steps; a plan may have at most {MAX_STEPS}",
+                       "split the work into several plans", ("steps",))
         )
         return result
     result.diagnostics.extend(structure.check(doc))

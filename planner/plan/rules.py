@@ -96,13 +96,13 @@ class _Checker:
             session_step: int | None = None
             session: _Session | None = None
             if action.name == "init-selection":
-                current = session = _Session(origin=index)
+                current = session = sessions[index] = _Session(origin=index)
                 session_step = index
             elif action.uses_session:
                 if "session_id" in fields:
-                    key = ("explicit", repr(fields["session_id"]))
-                    session = sessions.setdefault(key, _Session(origin=None))
                     session_step = _ref_step(fields["session_id"], ids, raw_steps, "init-selection")
+                    key = session_step if session_step is not None else repr(fields["session_id"])
+                    session = sessions.setdefault(key, _Session(origin=session_step))
                 elif current is not None:
                     session, session_step = current, current.origin
                 else:
@@ -298,15 +298,15 @@ class _Checker:
                 return None
             return candidates[-1]
         target = _ref_step(fields["task_id"], ids, raw_steps, None)
-        if target is None or not _is_task_ref(fields["task_id"]):
-            self.error((*base, "task_id"), "must be exactly ${{ steps.<id>.task_id }}")
-            return None
-        if raw_steps[target]["action"] != kind:
+        if target is not None and raw_steps[target]["action"] != kind:
             self.error(
                 (*base, "task_id"),
                 f"refers to step '{raw_steps[target].get('id')}' ({raw_steps[target]['action']}); "
                 f"it must refer to a {kind} step",
             )
+            return None
+        if target is None or not _is_task_ref(fields["task_id"]):
+            self.error((*base, "task_id"), "must be exactly ${{ steps.<id>.task_id }}")
             return None
         return target
 

@@ -68,8 +68,10 @@ def _describe(error: Any, doc: Document) -> Iterator[Diagnostic]:
     hint = _hint(error)
 
     def at(message: str, *, key: bool = False, hint: str | None = hint, sub: JsonPath = ()) -> Diagnostic:
+        # Lists and mappings are pointed at by their key; scalars by their value.
         full = (*path, *sub)
-        line, col = doc.position(full, key=key)
+        container = not sub and isinstance(value, dict | list)
+        line, col = doc.position(full, key=key or container)
         return Diagnostic(line, col, f"{_where(full)}: {message}", hint, full)
 
     if keyword == "anyOf" and _allows_expression(error.validator_value):

@@ -1,0 +1,49 @@
+"""Shared fixtures: run the real CLI as a subprocess, locate the repository's files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SENTINEL_KEY = "sk-planner-test-sentinel-7f3a9c1e55d04b2a"
+"""Planted as COMETAPI_KEY in every CLI run; the secrets test checks it never leaks."""
+
+
+@dataclass
+class Completed:
+    code: int
+    out: str
+    err: str
+    seconds: float = 0.0
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 60) -> Completed:
+    import time
+
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}
+    full_env["COMETAPI_KEY"] = SENTINEL_KEY
+    full_env["PYTHONUNBUFFERED"] = "1"
+    full_env.update(env or {})
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "planner", *args],
+        cwd=cwd or ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Completed(proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - started)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
