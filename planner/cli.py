@@ -94,6 +94,44 @@ def schema(check: bool, openapi_dir: Path | None, output: Path | None) -> None:
     _finish(code)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
+              help="Port for the API; 0 picks a free one.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Sandbox settings and fault rules (YAML or JSON), see docs/sandbox.md.")
+@click.option("--fault", "faults", multiple=True, metavar="ROUTE:KIND@N|%P",
+              help="Inject a fault, e.g. create-task:lost-response@1 (repeatable).")
+@click.option("--seed", type=int, default=None, help="Seed for probabilistic faults.")
+@click.option("--invalid-token", "invalid_tokens", multiple=True, help="A key to refuse with code 1000.")
+@click.option("--max-concurrent-tasks", type=click.IntRange(1), default=None)
+@click.option("--schedule", default=None, metavar="UNIT:SUBMITTED,PROCESSING",
+              help="How tasks progress, e.g. polls:1,1 (default) or seconds:5,20.")
+@click.option("--verbose", is_flag=True, help="Log every request to stderr.")
+def sandbox(host: str, port: int, config_path: Path | None, faults: tuple[str, ...], seed: int | None,
+            invalid_tokens: tuple[str, ...], max_concurrent_tasks: int | None, schedule: str | None,
+            verbose: bool) -> None:
+    """Serve the offline emulator of the API until interrupted.
+
+    Prints the base URL on the first line of stdout; point `planner run --base-url` at it.
+    """
+    from planner.commands import start_sandbox
+
+    server = start_sandbox(host=host, port=port, config_path=config_path, faults=faults, seed=seed,
+                           invalid_tokens=invalid_tokens, max_concurrent_tasks=max_concurrent_tasks,
+                           schedule=schedule, verbose=verbose)
+    click.echo(server.base_url)
+    click.echo(f"planner sandbox: API at {server.base_url}, files at {server.files_url}; "
+               "Ctrl-C stops it", err=True)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    _finish(ExitCode.OK)
+
+
 def main(argv: list[str] | None = None) -> Any:
     try:
         return cli.main(args=argv, prog_name="planner", standalone_mode=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from planner.errors import UsageError
 from planner.exitcodes import ExitCode
@@ -58,3 +59,51 @@ def schema_command(
         return f"{target} is up to date", ExitCode.OK
     target.write_text(text, encoding="utf-8")
     return f"wrote {target}", ExitCode.OK
+
+
+def start_sandbox(
+    *,
+    host: str,
+    port: int,
+    config_path: Path | None,
+    faults: tuple[str, ...],
+    seed: int | None,
+    invalid_tokens: tuple[str, ...],
+    max_concurrent_tasks: int | None,
+    schedule: str | None,
+    verbose: bool,
+) -> Any:
+    """Start the sandbox in this process; SIGTERM stops it like Ctrl-C."""
+    import signal
+
+    from planner.sandbox import Sandbox
+    from planner.sandbox.config import Schedule, load_config, parse_fault
+
+    parsed_schedule = None
+    if schedule:
+        unit, _, numbers = schedule.partition(":")
+        try:
+            submitted, processing = (float(n) for n in numbers.split(","))
+        except ValueError as exc:
+            raise UsageError(f"--schedule {schedule!r}: write UNIT:SUBMITTED,PROCESSING, e.g. polls:1,1") from exc
+        if unit not in ("polls", "seconds"):
+            raise UsageError(f"--schedule unit {unit!r} is not polls or seconds")
+        parsed_schedule = Schedule(unit, submitted, processing)
+    config = load_config(
+        config_path,
+        faults=tuple(parse_fault(f) for f in faults),
+        seed=seed,
+        invalid_tokens=invalid_tokens,
+        max_concurrent_tasks=max_concurrent_tasks,
+        schedule=parsed_schedule,
+    )
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        return Sandbox(config, host=host, port=port, verbose=verbose).start()
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                         hint="pass --port 0 to pick a free port") from exc

@@ -47,3 +47,34 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture
+def sandbox_factory():
+    """Start sandboxes on free loopback ports; all are stopped after the test."""
+    from planner.sandbox import Sandbox, SandboxConfig
+
+    started = []
+
+    def start(config: SandboxConfig | None = None, **settings: object) -> Sandbox:
+        sandbox = Sandbox(config or SandboxConfig(**settings)).start()  # type: ignore[arg-type]
+        started.append(sandbox)
+        return sandbox
+
+    yield start
+    for sandbox in started:
+        sandbox.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_factory):
+    return sandbox_factory()
+
+
+@pytest.fixture(autouse=True)
+def close_raw_connections():
+    from .sandbox_http import Raw
+
+    yield
+    while Raw.opened:
+        Raw.opened.pop().close()

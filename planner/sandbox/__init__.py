@@ -28,7 +28,7 @@ class Sandbox:
         self.port = port
         self.verbose = verbose
         self.state = State(self.config)
-        self.faults = FaultPlan(self.config.faults, self.config.seed)
+        self.faults = FaultPlan(self.config.faults, self.config.seed, self.state.injected)
         self._servers: list[Any] = []
         self._threads: list[threading.Thread] = []
 

@@ -9,13 +9,14 @@ from planner.sandbox.config import FaultRule
 
 
 class FaultPlan:
-    def __init__(self, rules: tuple[FaultRule, ...], seed: int) -> None:
+    def __init__(self, rules: tuple[FaultRule, ...], seed: int,
+                 injected: list[tuple[str, int, str]] | None = None) -> None:
         self.rules = rules
         # One generator per rule: a rule's choices depend only on the requests it sees.
         self._rngs = [random.Random(f"{seed}:{i}") for i in range(len(rules))]
         self._fired = [0] * len(rules)
         self._lock = threading.Lock()
-        self.injected: list[tuple[str, int, str]] = []
+        self.injected = injected if injected is not None else []
         """(route, n, kind) for every fault injected, for tests and inspection."""
 
     def pick(self, route: str, n: int) -> FaultRule | None:

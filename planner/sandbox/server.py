@@ -42,6 +42,11 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     server: _Server
 
+    def setup(self) -> None:
+        super().setup()
+        # Answers are small and complete: send them now rather than wait for an ACK (Nagle).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         if self.server.verbose:
             super().log_message(format, *args)
@@ -67,9 +72,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        # One write for status line, headers and body (end_headers would flush them alone).
+        self._headers_buffer.append(b"\r\n")
+        head = b"".join(self._headers_buffer)
+        self._headers_buffer = []
+        self.wfile.write(head if self.command == "HEAD" else head + body)
 
     def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(payload).encode(), headers=headers)
@@ -163,52 +170,50 @@ class ApiHandler(_Handler):
         rule = self.server.faults.pick(route.action, n)
         if self._fault_before(rule):
             return
-        key = self._authorize()
-        if key is None:
+        status, answer = self._answer(route, params, body)
+        if self._fault_after(rule):
             return
+        self._json(status, answer)
+
+    def _answer(self, route: contract.Route, params: dict[str, str], body: bytes) -> tuple[int, Any]:
+        state = self.server.state
+        key, refusal = self._authorize()
+        if key is None:
+            return 401, refusal
         if route.method == "GET":
             payload: Any = params
         else:
             try:
                 payload = json.loads(body or b"null")
             except (UnicodeDecodeError, json.JSONDecodeError):
-                self._json(400, envelope(1200, "the request body is not valid JSON"))
-                return
+                return 400, envelope(1200, "the request body is not valid JSON")
         problem = contract.body_error(route, payload)
         if problem:
-            self._json(400, envelope(1201, f"invalid parameter: {problem}"))
-            return
+            return 400, envelope(1201, f"invalid parameter: {problem}")
         with state.lock:
             if route.action == "query-task":
-                status, answer = state.query_task(key, params["task_id"])
-            else:
-                handler = getattr(state, route.action.replace("-", "_"))
-                status, answer = handler(key, payload)
-        if self._fault_after(rule):
-            return
-        self._json(status, answer)
+                return state.query_task(key, params["task_id"])
+            handler = getattr(state, route.action.replace("-", "_"))
+            result: tuple[int, Any] = handler(key, payload)
+            return result
 
-    def _authorize(self) -> str | None:
+    def _authorize(self) -> tuple[str | None, Any]:
         header = self.headers.get("Authorization")
         if not header:
-            self._json(401, envelope(1001, "Authorization header is empty"))
-            return None
+            return None, envelope(1001, "Authorization header is empty")
         scheme, _, token = header.partition(" ")
         token = token.strip()
         if scheme != "Bearer" or not token or " " in token:
-            self._json(401, envelope(1002, "Authorization header is invalid; use 'Bearer <key>'"))
-            return None
+            return None, envelope(1002, "Authorization header is invalid; use 'Bearer <key>'")
         if token in self.server.state.config.invalid_tokens:
-            self._json(401, envelope(1000, "authentication failed"))
-            return None
-        return token
+            return None, envelope(1000, "authentication failed")
+        return token, None
 
     def _inspect(self, what: str) -> None:
         if self.command != "GET":
             self._json(405, {"error": "the inspection routes are read-only"})
             return
         snapshot = self.server.state.snapshot()
-        snapshot["faults"] = [list(f) for f in self.server.faults.injected]
         if what in ("", "state"):
             self._json(200, snapshot)
         elif what in snapshot:

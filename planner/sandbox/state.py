@@ -115,6 +115,8 @@ class State:
         self.requests: Counter[str] = Counter()
         self.files: dict[str, bytes] = {}
         self.downloads: list[dict[str, Any]] = []
+        self.injected: list[tuple[str, int, str]] = []
+        """(route, n, kind) of every fault injected."""
         self._ids = itertools.count(862514203317530624, 7919)
 
     def next_id(self) -> str:
@@ -130,6 +132,7 @@ class State:
                 "sessions": [self._session_view(s) for s in self.sessions.values()],
                 "tasks": [self._task_view(t) for t in self.tasks.values()],
                 "downloads": list(self.downloads),
+                "faults": list(self.injected),
             }
 
     def _session_view(self, s: Session) -> dict[str, Any]:
