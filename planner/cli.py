@@ -95,6 +95,40 @@ def schema(check: bool, openapi_dir: Path | None, output: Path | None) -> None:
 
 
 @cli.command()
+@click.argument("plan", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--input", "inputs", multiple=True, metavar="NAME=VALUE", help="Override a plan input (repeatable).")
+@click.option("--sandbox", is_flag=True, help="Run against the built-in emulator; no key, no cost.")
+@click.option("--base-url", default=None, help="API base URL [default: $COMETAPI_BASE_URL or https://api.cometapi.com].")
+@click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="The run's folder [default: runs/<plan name>/<UTC time>-<id>].")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout and nothing else there.")
+@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write JUnit XML, one test case per step.")
+@click.option("--dry-run", is_flag=True, help="Print the requests that would be sent; send nothing.")
+def run(plan: Path, inputs: tuple[str, ...], sandbox: bool, base_url: str | None, run_dir: Path | None,
+        as_json: bool, junit: Path | None, dry_run: bool) -> None:
+    """Run a plan's steps in order against CometAPI (or the sandbox).
+
+    The key comes from COMETAPI_KEY. Every step's request, response and attempts are
+    recorded in the run's folder.
+    """
+    import os
+
+    from planner.commands import RunRequest, run_plan
+
+    if not plan.exists():
+        raise UsageError(f"{plan}: no such file")
+    request = RunRequest(plan=plan, inputs=inputs, sandbox=sandbox, base_url=base_url, run_dir=run_dir,
+                         json=as_json, junit=junit, dry_run=dry_run, env=dict(os.environ))
+    live = None
+    if not as_json and sys.stdout.isatty():
+        def live(line: str) -> None:
+            click.echo("\r\x1b[K" + line, nl=False)
+    code = run_plan(request, out=click.echo, err=lambda line: click.echo(line, err=True), live=live)
+    _finish(code)
+
+
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
               help="Port for the API; 0 picks a free one.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +108,165 @@ def start_sandbox(
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
                          hint="pass --port 0 to pick a free port") from exc
+
+
+DEFAULT_BASE_URL = "https://api.cometapi.com"
+SANDBOX_KEY = "sk-planner-sandbox"
+
+
+@dataclass
+class RunRequest:
+    plan: Path
+    inputs: tuple[str, ...] = ()
+    sandbox: bool = False
+    base_url: str | None = None
+    run_dir: Path | None = None
+    json: bool = False
+    junit: Path | None = None
+    dry_run: bool = False
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def coerce_inputs(plan: Any, pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``key=value`` pairs, checked against the plan's inputs and converted to their types."""
+    from planner.diagnostics import did_you_mean
+
+    values: dict[str, Any] = {}
+    declared = {name: spec for name, spec in ((plan.get("inputs") or {}).items())} if isinstance(plan, dict) else {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep:
+            raise UsageError(f"--input {pair!r}: write NAME=VALUE")
+        if name not in declared:
+            raise UsageError(f"--input {name}: the plan declares no such input",
+                             hint=did_you_mean(name, declared) or "declared: " + (", ".join(declared) or "none"))
+        spec = declared[name] or {}
+        default = spec.get("default")
+        kind = spec.get("type") or {bool: "boolean", int: "integer", float: "number"}.get(type(default), "string")
+        try:
+            if kind == "integer":
+                values[name] = int(raw)
+            elif kind == "number":
+                values[name] = float(raw)
+            elif kind == "boolean":
+                if raw.lower() not in ("true", "false"):
+                    raise ValueError(raw)
+                values[name] = raw.lower() == "true"
+            else:
+                values[name] = raw
+        except ValueError as exc:
+            raise UsageError(f"--input {name}={raw}: expected {kind}") from exc
+    return values
+
+
+def check_base_url(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"base URL {url!r} is not an http(s) URL")
+    loopback = parts.hostname in ("localhost", "::1") or parts.hostname.startswith("127.")
+    if parts.scheme != "https" and not loopback:
+        raise UsageError(f"base URL {url!r} must use https: the key would travel in clear text",
+                         hint="http is allowed only for loopback addresses such as the sandbox")
+    return url.rstrip("/")
+
+
+def run_plan(req: RunRequest, out: Any, err: Any, live: Any = None) -> ExitCode:
+    """Validate, then run (or describe) a plan. ``out``/``err`` take one line each."""
+    import hashlib
+    import json
+    import signal
+
+    from planner.plan import check_file
+    from planner.report.validation import lines as diagnostic_lines
+
+    try:
+        from planner.yamlload import load
+
+        raw_plan = load(req.plan.read_text(encoding="utf-8")).data
+    except Exception:  # the full check below reports it properly
+        raw_plan = None
+    overrides = coerce_inputs(raw_plan, req.inputs) if req.plan.exists() else {}
+    result = check_file(req.plan, overrides)
+    if not result.ok or result.plan is None:
+        for line in diagnostic_lines([result], "text"):
+            err(line)
+        err("planner: the plan is invalid; nothing was sent")
+        return ExitCode.USAGE
+    plan = result.plan
+    missing = [n for n, s in plan.inputs.items() if s.default is None and n not in overrides]
+    if missing:
+        raise UsageError(f"input {missing[0]!r} has no default; pass --input {missing[0]}=VALUE")
+    inputs = {n: overrides.get(n, s.default) for n, s in plan.inputs.items()}
+
+    if req.sandbox and req.base_url:
+        raise UsageError("--sandbox and --base-url exclude each other")
+    base_url = check_base_url(req.base_url or req.env.get("COMETAPI_BASE_URL") or DEFAULT_BASE_URL)
+    if req.dry_run:
+        from planner.run.dryrun import describe
+
+        for line in describe(plan, inputs, "<sandbox>" if req.sandbox else base_url):
+            out(line)
+        return ExitCode.OK
+    key = SANDBOX_KEY if req.sandbox else req.env.get("COMETAPI_KEY", "")
+    if not key:
+        raise UsageError("COMETAPI_KEY is not set", hint="export your CometAPI key, or try the plan offline with --sandbox")
+
+    from planner import __version__
+    from planner.report.console import Console
+    from planner.report.summary import as_json, junit_xml
+    from planner.run import events as ev
+    from planner.run.folder import GitProbe, RunFolder, RunLog, new_run_id
+    from planner.run.runner import Runner, RunOptions
+    from planner.secrets import Redactor
+
+    redactor = Redactor(key, req.env.get("COMETAPI_KEY", ""))
+    sandbox = None
+    options = RunOptions(base_url=base_url, key=key, inputs=inputs)
+    if req.sandbox:
+        from planner.sandbox import Sandbox
+
+        sandbox = Sandbox().start()
+        options.base_url = sandbox.base_url
+        options.poll_initial, options.poll_max = 0.01, 0.1  # the sandbox's tasks move per poll, not per second
+    run_id = new_run_id()
+    run_dir = req.run_dir or RunFolder.default_path(Path("runs"), plan.name, run_id)
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise UsageError(f"{run_dir} is not empty; choose another --run-dir")
+    folder = RunFolder(run_dir, redactor)
+    text = result.text or ""
+    folder.write_bytes("plan.yaml", text.encode())
+    folder.write("inputs.json", inputs)
+    meta = {
+        "planner_version": __version__,
+        "plan": str(req.plan),
+        "plan_sha256": hashlib.sha256(req.plan.read_bytes()).hexdigest(),
+        "base_url": "sandbox (in-process)" if req.sandbox else base_url,
+        "sandbox": req.sandbox,
+        "steps": {"total": len(plan.steps)},
+    }
+    console = Console(err if req.json else out, redactor, live=live)
+    subscribers = [RunLog(folder, meta, {s.index: s.file_stem for s in plan.steps}, GitProbe(req.plan)), console]
+
+    def emit(event: ev.Event) -> None:
+        for subscriber in subscribers:
+            subscriber(event)
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        runner = Runner(plan, options, emit, run_id=run_id, redactor=redactor, run_dir=run_dir)
+        finished = runner.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if sandbox is not None:
+            sandbox.stop()
+    if req.junit:
+        labels = [(s.label, s.action) for s in plan.steps]
+        req.junit.write_bytes(junit_xml(finished, plan.name, labels, redactor))
+    if req.json:
+        out(json.dumps(as_json(finished, plan.name, len(plan.steps), redactor), indent=2))
+    return ExitCode(finished.exit_code)

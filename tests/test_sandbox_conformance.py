@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from planner.sandbox import contract, media
+from planner import contract
+from planner.sandbox import media
 from planner.sandbox.state import SESSION_TTL
 
 from .sandbox_http import BASE, Raw, Reply

@@ -37,7 +37,7 @@ class Sandbox:
         return self.state.clock
 
     def start(self) -> Sandbox:
-        from planner.sandbox import contract
+        from planner import contract
         from planner.sandbox.server import ApiHandler, FileHandler, _Server
 
         contract.routes()  # compile the schemas now, not on the first request

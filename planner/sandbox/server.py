@@ -14,7 +14,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from planner.sandbox import contract
+from planner import contract
 from planner.sandbox.config import FaultRule
 from planner.sandbox.faults import FaultPlan
 from planner.sandbox.state import State, envelope

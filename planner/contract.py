@@ -1,4 +1,8 @@
-"""The contract the sandbox enforces: request schemas from ``schemas/openapi/``."""
+"""The API contract from ``schemas/openapi/``: routes and request schemas.
+
+The sandbox enforces it on every request; the runner checks resolved requests against it
+before sending them.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,145 @@
+"""The run's folder: a record of every call that can be checked later.
+
+    runs/<plan name>/<UTC time>-<short id>/
+        plan.yaml          the plan exactly as it was run
+        inputs.json        the resolved inputs
+        run.json           planner version, plan sha256, git state, base URL, times, status
+        steps/NN-<id>.json one per step, rewritten when the step starts and when it ends
+        <downloads>
+
+Every file is written to a temporary name, flushed to disk and renamed over the target,
+so after a crash each file is either complete or absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets as _random
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from planner.errors import RunStateError
+from planner.secrets import Redactor
+
+
+def utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def new_run_id() -> str:
+    return _random.token_hex(4)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: Any, redactor: Redactor) -> None:
+    text = json.dumps(redactor.scrub(data), indent=2, ensure_ascii=False, default=str) + "\n"
+    atomic_write(path, text.encode())
+
+
+class RunFolder:
+    def __init__(self, path: Path, redactor: Redactor) -> None:
+        self.path = path
+        self.redactor = redactor
+        try:
+            (path / "steps").mkdir(parents=True, exist_ok=False)
+        except OSError as exc:
+            raise RunStateError(f"cannot create the run folder {path}: {exc.strerror or exc}") from exc
+
+    @staticmethod
+    def default_path(root: Path, plan_name: str, run_id: str) -> Path:
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        return root / plan_name / f"{stamp}-{run_id}"
+
+    def write(self, name: str, data: Any) -> None:
+        try:
+            write_json(self.path / name, data, self.redactor)
+        except OSError as exc:
+            raise RunStateError(f"cannot write {self.path / name}: {exc.strerror or exc}") from exc
+
+    def write_bytes(self, name: str, data: bytes) -> None:
+        try:
+            atomic_write(self.path / name, data)
+        except OSError as exc:
+            raise RunStateError(f"cannot write {self.path / name}: {exc.strerror or exc}") from exc
+
+
+class GitProbe:
+    """The plan's git commit and whether the work tree is dirty, found in the background."""
+
+    def __init__(self, plan_path: Path) -> None:
+        folder = plan_path.resolve().parent
+        self._procs: list[subprocess.Popen[str]] = []
+        try:
+            for args in (["rev-parse", "HEAD"], ["status", "--porcelain", "--untracked-files=no"]):
+                self._procs.append(subprocess.Popen(
+                    ["git", "-C", str(folder), *args], stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True))
+        except OSError:
+            self._procs = []
+
+    def result(self) -> dict[str, Any] | None:
+        if len(self._procs) != 2:
+            return None
+        outputs = []
+        for proc in self._procs:
+            try:
+                out, _ = proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                return None
+            if proc.returncode != 0:
+                return None
+            outputs.append(out.strip())
+        return {"commit": outputs[0], "dirty": bool(outputs[1])}
+
+
+class RunLog:
+    """Subscriber that keeps run.json and steps/NN-<id>.json current as events arrive."""
+
+    def __init__(self, folder: RunFolder, meta: dict[str, Any], stems: dict[int, str],
+                 git: GitProbe | None = None) -> None:
+        self.folder = folder
+        self.meta = meta
+        self.stems = stems
+        self.git = git
+
+    def __call__(self, event: Any) -> None:
+        from planner.run import events as ev
+
+        if isinstance(event, ev.RunStarted):
+            self.meta.update(run_id=event.run_id, started_at=event.started_at, status="running",
+                             exit_code=None, ended_at=None)
+            self.folder.write("run.json", self.meta)
+        elif isinstance(event, ev.StepStarted):
+            self.folder.write(f"steps/{self.stems[event.index]}.json", {
+                "index": event.index + 1, "action": event.action, "status": "running",
+                "started_at": event.started_at, "request": event.request,
+            })
+        elif isinstance(event, ev.StepFinished):
+            self.folder.write(f"steps/{self.stems[event.result.index]}.json", event.result.as_dict())
+        elif isinstance(event, ev.RunFinished):
+            if self.git is not None:
+                self.meta["git"] = self.git.result()
+            self.meta.update(status=event.status, exit_code=event.exit_code, ended_at=event.ended_at,
+                             elapsed_s=round(event.elapsed, 3),
+                             steps={"total": self.meta.get("steps", {}).get("total"),
+                                    "succeeded": sum(1 for r in event.results if r.ok)})
+            self.folder.write("run.json", self.meta)

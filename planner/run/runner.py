@@ -1,0 +1,309 @@
+"""Execute a checked plan, step by step, emitting events. No printing, no click."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from planner import codes, contract, expressions
+from planner.actions import ACTIONS
+from planner.errors import ExpressionError
+from planner.exitcodes import ExitCode
+from planner.plan.model import Plan, Step
+from planner.run import events as ev
+from planner.run.client import ApiClient, Reply, judge
+from planner.run.folder import utc_now
+from planner.run.retry import RetryPolicy, seconds
+from planner.secrets import Redactor
+
+Emit = Callable[[ev.Event], None]
+API_STEP_TIMEOUT = 120.0
+NON_IDEMPOTENT = frozenset({"add-selection", "delete-selection", "create-task"})
+"""Resending these after an answer was lost could change state twice."""
+
+
+@dataclass
+class RunOptions:
+    base_url: str
+    key: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    poll_initial: float | None = None
+    poll_max: float | None = None
+    request_timeout: float = 60.0
+    seed: int | None = None
+
+
+class StepFailure(Exception):
+    """Internal: ends a step with an error (never escapes the runner)."""
+
+    def __init__(self, error: ev.StepError, reply: Reply | None = None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.reply = reply
+
+
+class Context:
+    """Values expressions can see: inputs, and the outputs of finished steps."""
+
+    def __init__(self, inputs: dict[str, Any]) -> None:
+        self.inputs = inputs
+        self.outputs: dict[int, dict[str, Any]] = {}
+        self.ids: dict[str, int] = {}
+        self.extra: dict[int, dict[str, Any]] = {}
+
+    def lookup(self, ref: expressions.Ref) -> Any:
+        if ref.step is None:
+            if ref.name not in self.inputs:
+                raise ExpressionError(f"input '{ref.name}' has no value")
+            return self.inputs[ref.name]
+        index = self.ids.get(ref.step)
+        value = self.outputs.get(index, {}).get(ref.name) if index is not None else None
+        if value is None:
+            raise ExpressionError(f"steps.{ref.step}.{ref.name} has no value")
+        return value
+
+    def resolve(self, value: Any) -> Any:
+        return expressions.resolve(value, self.lookup)
+
+
+class Runner:
+    def __init__(self, plan: Plan, options: RunOptions, emit: Emit, *, run_id: str, redactor: Redactor,
+                 run_dir: Path | None = None) -> None:
+        self.plan = plan
+        self.options = options
+        self.emit = emit
+        self.run_id = run_id
+        self.redactor = redactor
+        self.run_dir = run_dir
+        self.client = ApiClient(options.base_url, options.key, read_timeout=options.request_timeout)
+        self.context = Context(options.inputs)
+        self.rng = random.Random(options.seed)
+        self.sleep: Callable[[float], None] = time.sleep
+
+    # -- the run -------------------------------------------------------------------------
+
+    def run(self) -> ev.RunFinished:
+        started, t0 = utc_now(), time.monotonic()
+        self.emit(ev.RunStarted(self.run_id, self.plan.name, str(self.run_dir) if self.run_dir else None,
+                                self.options.base_url, len(self.plan.steps), started))
+        results: list[ev.StepResult] = []
+        status, code = "succeeded", ExitCode.OK
+        try:
+            for step in self.plan.steps:
+                result = self.step(step)
+                results.append(result)
+                self.emit(ev.StepFinished(result))
+                if not result.ok:
+                    status, code = ("interrupted", ExitCode.INTERRUPTED) if result.status == "interrupted" \
+                        else ("failed", ExitCode.FAILED)
+                    break
+        except KeyboardInterrupt:  # between steps: every finished step is already recorded
+            status, code = "interrupted", ExitCode.INTERRUPTED
+        finally:
+            self.client.close()
+        finished = ev.RunFinished(self.run_id, status, int(code), tuple(results), started, utc_now(),
+                                  time.monotonic() - t0, str(self.run_dir) if self.run_dir else None)
+        self.emit(finished)
+        return finished
+
+    def step(self, step: Step) -> ev.StepResult:
+        started, t0 = utc_now(), time.monotonic()
+        attempts: list[dict[str, Any]] = []
+        state: dict[str, Any] = {"request": None, "reply": None, "outputs": {}, "extra": {}}
+        status, error = "succeeded", None
+        try:
+            if step.action == "wait":
+                from planner.run.tasks import wait
+
+                wait(self, step, state, attempts)
+            elif step.action == "download":
+                from planner.run.tasks import download
+
+                download(self, step, state, attempts)
+            else:
+                self.api_step(step, state, attempts)
+        except StepFailure as failure:
+            status, error = "failed", failure.error
+            if failure.reply is not None:
+                state["reply"] = failure.reply
+        except KeyboardInterrupt:
+            status = "interrupted"
+            error = ev.StepError("interrupted", "interrupted by a signal; `planner run --resume` continues")
+        reply: Reply | None = state["reply"]
+        if status == "succeeded":
+            self.context.outputs[step.index] = state["outputs"]
+            self.context.extra[step.index] = state["extra"]
+            if step.id:
+                self.context.ids[step.id] = step.index
+        return ev.StepResult(
+            index=step.index, id=step.id, label=step.label, action=step.action, name=step.options.get("name"),
+            status=status, started_at=started, ended_at=utc_now(), elapsed=time.monotonic() - t0,
+            request=state["request"], response=reply.record() if reply else None,
+            outputs=state["outputs"], attempts=attempts, error=error, extra=state["extra"],
+        )
+
+    # -- API steps -----------------------------------------------------------------------
+
+    def resolve_fields(self, step: Step) -> dict[str, Any]:
+        try:
+            body: dict[str, Any] = self.context.resolve(step.fields)
+        except ExpressionError as exc:
+            raise StepFailure(ev.StepError("check", exc.message)) from exc
+        return body
+
+    def api_step(self, step: Step, state: dict[str, Any], attempts: list[dict[str, Any]]) -> None:
+        action = ACTIONS[step.action]
+        body = self.resolve_fields(step)
+        if action.uses_session and "session_id" not in body and step.session_step is not None:
+            body["session_id"] = self.context.outputs[step.session_step]["session_id"]
+        if step.action == "create-task":
+            body.setdefault("external_task_id", self.external_task_id(step))
+        route = next(r for r in contract.routes() if r.action == step.action)
+        path = action.route or ""
+        method = action.method or "POST"
+        send: Any = body
+        if method == "GET":
+            path = path.replace("{task_id}", quote(str(body.get("task_id", "")), safe=""))
+            send = None
+        state["request"] = self.redactor.scrub({"method": method, "url": self.client.base_url + path,
+                                                "body": send})
+        self.emit(ev.StepStarted(step.index, step.label, step.action, state["request"], utc_now()))
+        problem = contract.body_error(route, body)
+        if problem:
+            raise StepFailure(ev.StepError("check", f"the resolved request breaks the API contract: {problem}"))
+        self.runtime_checks(step, body)
+        reply = self.call(step, method, path, send, attempts)
+        state["reply"] = reply
+        state["outputs"] = outputs_of(step.action, reply.data, body)
+
+    def external_task_id(self, step: Step) -> str:
+        return f"planner-{self.run_id}-{step.index + 1:02d}"
+
+    def runtime_checks(self, step: Step, body: dict[str, Any]) -> None:
+        """Checks that need values from the API; they fail before anything is sent."""
+        init = self.context.outputs.get(step.session_step) if step.session_step is not None else None
+        if not init:
+            return
+        total = init.get("total_frame")
+        frame = body.get("frame_index")
+        if isinstance(total, int) and isinstance(frame, int) and frame >= total:
+            raise StepFailure(ev.StepError(
+                "check", f"frame_index {frame} is past the end of the clip: it has {total} frames (0-{total - 1})"))
+        length = init.get("original_duration")
+        if step.action == "create-task" and isinstance(length, int | float):
+            secs = length / 1000
+            duration = body.get("duration", "5")
+            if (duration == "5" and not 2 <= secs <= 5) or (duration == "10" and not 7 <= secs <= 10):
+                want = '"5"' if secs <= 5 else '"10"'
+                raise StepFailure(ev.StepError(
+                    "check", f'duration "{duration}" does not fit the {secs:g} s source; use duration: {want}'))
+
+    def call(self, step: Step, method: str, path: str, body: Any, attempts: list[dict[str, Any]],
+             *, deadline: float | None = None) -> Reply:
+        """Send with retries; return the successful reply or raise StepFailure."""
+        policy = self.options.retry.with_step(step.options.get("retry"))
+        if deadline is None:
+            deadline = time.monotonic() + seconds(step.options.get("timeout"), API_STEP_TIMEOUT)
+        selection = ACTIONS[step.action].selection
+        idempotent = step.action not in NON_IDEMPOTENT
+        number = 0
+        while True:
+            number += 1
+            started = utc_now()
+            remaining = max(0.1, deadline - time.monotonic())
+            reply = self.client.send(method, path, body, timeout=min(self.options.request_timeout, remaining))
+            verdict = judge(reply, selection=selection)
+            retryable = verdict.outcome == "retry" or (verdict.outcome == "ambiguous" and idempotent)
+            wait = None
+            if verdict.outcome != "ok" and retryable and number < policy.attempts:
+                wait = policy.delay(number, reply.retry_after(), self.rng)
+                if time.monotonic() + wait > deadline:
+                    wait = None
+            self.record(step, attempts, number, reply, started, wait)
+            if verdict.outcome == "ok":
+                return reply
+            if wait is None:
+                raise StepFailure(failure(reply, verdict.kind, verdict.outcome, number), reply)
+            self.sleep(wait)
+
+    def record(self, step: Step, attempts: list[dict[str, Any]], number: int, reply: Reply, started: str,
+               wait: float | None) -> None:
+        attempt = ev.Attempt(step.index, number, reply.method, reply.url, started, round(reply.elapsed_ms, 1),
+                             reply.http_status, reply.code, reply.transport_error or _problem(reply),
+                             round(wait, 3) if wait is not None else None)
+        attempts.append({k: v for k, v in attempt.__dict__.items() if k != "index"})
+        self.emit(attempt)
+
+
+def _problem(reply: Reply) -> str | None:
+    if reply.gateway_error is not None or (reply.code not in (0, None)):
+        return reply.message or None
+    if reply.code is None and reply.http_status is not None:
+        return "the answer is not the API's JSON envelope"
+    return None
+
+
+def failure(reply: Reply, kind: str, outcome: str, attempts: int) -> ev.StepError:
+    tries = f" (after {attempts} attempts)" if attempts > 1 else ""
+    if kind == "transport":
+        message = reply.transport_error or "no answer"
+        if outcome == "ambiguous":
+            message += "; the request may have been processed, so planner does not send it again"
+        return ev.StepError("transport", message + tries)
+    if kind == "rejected":
+        status = reply.data.get("status") if isinstance(reply.data, dict) else None
+        return ev.StepError("rejected", f"the API could not recognise the selection (data.status {status})",
+                            reply.http_status, reply.code, None, reply.request_id)
+    if kind == "gateway":
+        error = reply.gateway_error or {}
+        detail = f" [{error.get('code')}]" if error.get("code") else ""
+        return ev.StepError("gateway", f"CometAPI gateway error{detail}: {reply.message}{tries}",
+                            reply.http_status, None, None, reply.request_id)
+    if kind == "response":
+        what = reply.text[:120] if reply.text else "no JSON envelope"
+        return ev.StepError("response", f"the answer is not the API's JSON envelope: {what!r}{tries}",
+                            reply.http_status, None, None, reply.request_id)
+    return ev.StepError("api", (reply.message or "request refused") + tries, reply.http_status, reply.code,
+                        codes.meaning(reply.code), reply.request_id)
+
+
+def outputs_of(action: str, data: Any, body: dict[str, Any]) -> dict[str, Any]:
+    """The outputs a step exposes to later steps, from its response data."""
+    data = data if isinstance(data, dict) else {}
+    res = data.get("res") if isinstance(data.get("res"), dict) else {}
+    if action == "init-selection":
+        keys = ("session_id", "fps", "total_frame", "original_duration", "width", "height", "normalized_video")
+        return {k: data.get(k) for k in keys}
+    if action in ("add-selection", "delete-selection"):
+        masks = res.get("rle_mask_list")
+        return {"session_id": data.get("session_id"), "frame_index": res.get("frame_index", body.get("frame_index")),
+                "object_count": len(masks) if isinstance(masks, list) else 0}
+    if action == "clear-selection":
+        return {"session_id": data.get("session_id")}
+    if action == "preview-selection":
+        return {"session_id": data.get("session_id"), **{k: res.get(k) for k in ("video", "video_cover",
+                                                                                  "tracking_output")}}
+    if action == "create-task":
+        info = data.get("task_info") if isinstance(data.get("task_info"), dict) else {}
+        return {"task_id": data.get("task_id"), "task_status": data.get("task_status"),
+                "external_task_id": info.get("external_task_id") or body.get("external_task_id")}
+    return task_outputs(data)
+
+
+def task_outputs(data: dict[str, Any]) -> dict[str, Any]:
+    info = data.get("task_info") if isinstance(data.get("task_info"), dict) else {}
+    result = data.get("task_result") if isinstance(data.get("task_result"), dict) else {}
+    videos = [v for v in result.get("videos") or [] if isinstance(v, dict)]
+    return {
+        "task_id": data.get("task_id"),
+        "task_status": data.get("task_status"),
+        "task_status_msg": data.get("task_status_msg") or "",
+        "external_task_id": info.get("external_task_id"),
+        "video_url": videos[0].get("url") if videos else None,
+    }
