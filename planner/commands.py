@@ -41,25 +41,29 @@ def schema_command(
     *, check: bool, openapi_dir: Path | None, output: Path | None
 ) -> tuple[str, ExitCode]:
     from planner import resources
-    from planner.schema import generate
+    from planner.schema import generate, generate_validator
 
     source = openapi_dir or resources.openapi_dir()
     target = output or resources.plan_schema_path()
+    validator = target.with_name("plan_validator.py")
     try:
         text = generate(source)
+        code = generate_validator(text)
     except (OSError, KeyError, ValueError) as exc:
         raise UsageError(f"cannot generate the schema from {source}: {exc}") from exc
     if check:
-        current = target.read_text(encoding="utf-8") if target.exists() else None
-        if current != text:
-            return (
-                f"{target} is stale: it differs from what {source} generates "
-                "(run `planner schema` and commit the result)",
-                ExitCode.FAILED,
-            )
-        return f"{target} is up to date", ExitCode.OK
+        for path, want in ((target, text), (validator, code)):
+            current = path.read_text(encoding="utf-8") if path.exists() else None
+            if current != want:
+                return (
+                    f"{path} is stale: it differs from what {source} generates "
+                    "(run `planner schema` and commit the result)",
+                    ExitCode.FAILED,
+                )
+        return f"{target} and {validator.name} are up to date", ExitCode.OK
     target.write_text(text, encoding="utf-8")
-    return f"wrote {target}", ExitCode.OK
+    validator.write_text(code, encoding="utf-8")
+    return f"wrote {target} and {validator.name}", ExitCode.OK
 
 
 def start_sandbox(
@@ -181,14 +185,11 @@ def run_plan(req: RunRequest, out: Any, err: Any, live: Any = None) -> ExitCode:
     from planner.plan import check_file
     from planner.report.validation import lines as diagnostic_lines
 
-    try:
-        from planner.yamlload import load
-
-        raw_plan = load(req.plan.read_text(encoding="utf-8")).data
-    except Exception:  # the full check below reports it properly
-        raw_plan = None
-    overrides = coerce_inputs(raw_plan, req.inputs) if req.plan.exists() else {}
-    result = check_file(req.plan, overrides)
+    result = check_file(req.plan)
+    raw_plan = result.document.data if result.document is not None else None
+    overrides = coerce_inputs(raw_plan, req.inputs)
+    if overrides and result.ok:
+        result = check_file(req.plan, overrides)  # the rules check input values too
     if not result.ok or result.plan is None:
         for line in diagnostic_lines([result], "text"):
             err(line)

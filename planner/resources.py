@@ -31,3 +31,20 @@ def plan_schema() -> dict[str, Any]:
     with plan_schema_path().open(encoding="utf-8") as fh:
         schema: dict[str, Any] = json.load(fh)
     return schema
+
+
+@functools.cache
+def fast_validator() -> Any:
+    """The generated fastjsonschema validator module, or None if it cannot be loaded."""
+    import importlib.util
+
+    path = schemas_dir() / "plan_validator.py"
+    spec = importlib.util.spec_from_file_location("planner._plan_validator", path)
+    if spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception:  # a broken artefact only costs speed; jsonschema still decides
+        return None
+    return module

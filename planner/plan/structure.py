@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from planner.diagnostics import Diagnostic, JsonPath, did_you_mean, display_path, short
-from planner.resources import plan_schema
+from planner.resources import fast_validator, plan_schema
 from planner.yamlload import Document
 
 EXPRESSION_REF = "#/$defs/expression"
@@ -34,14 +34,54 @@ def _validator() -> Any:
     return Draft202012Validator(plan_schema())
 
 
+def request_problem(action: str, fields: dict[str, Any]) -> str | None:
+    """The first way a *resolved* request breaks its action's step schema, or None.
+
+    The step definitions are the OpenAPI request schemas plus the step's own keys, so
+    this is the API contract without loading the OpenAPI documents at run time.
+    """
+    instance = {"action": action, **fields}
+    if fast_verdict({"version": 1, "name": "request", "steps": [instance]}) is None:
+        return None
+    validator = _validator()
+    step_schema = validator.schema["$defs"][f"step-{action}"]
+    for error in validator.evolve(schema=step_schema).iter_errors(instance):
+        for diag in _describe(error, Document(data=instance)):
+            return diag.text()
+    return None
+
+
+def fast_verdict(data: Any) -> str | None:
+    """None if the generated fast validator accepts ``data``, else its complaint.
+
+    Valid plans, the common case, never import jsonschema (about 70 ms). A rejection is
+    explained by jsonschema below; the fast validator never decides that a plan is valid
+    on its own if it could not be loaded.
+    """
+    module = fast_validator()
+    if module is None:
+        return "fast validator unavailable"
+    try:
+        module.validate(data)
+    except Exception as exc:  # JsonSchemaValueException and anything unexpected
+        return str(exc) or type(exc).__name__
+    return None
+
+
 def check(doc: Document, *, limit: int = 50) -> list[Diagnostic]:
     """Every schema error in ``doc`` as a diagnostic, sorted by position."""
+    complaint = fast_verdict(doc.data)
+    if complaint is None:
+        return []
     found: dict[tuple[int, int, str], Diagnostic] = {}
     for error in _validator().iter_errors(doc.data):
         for diag in _describe(error, doc):
             found.setdefault((diag.line, diag.col, diag.message), diag)
         if len(found) >= limit:
             break
+    if not found and complaint != "fast validator unavailable":
+        # The validators disagree: refuse rather than let a doubtful plan through.
+        found[(1, 1, complaint)] = Diagnostic(1, 1, f"plan: {complaint}")
     return sorted(found.values())
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from xml.etree import ElementTree as ET
-
 from planner.run import events as ev
 from planner.secrets import Redactor
 
@@ -40,6 +38,8 @@ def as_json(event: ev.RunFinished, plan_name: str, total: int, redactor: Redacto
 
 def junit_xml(event: ev.RunFinished, plan_name: str, labels: list[tuple[str, str]], redactor: Redactor) -> bytes:
     """One test case per step; steps that never ran are skipped."""
+    from xml.etree import ElementTree as ET
+
     failures = sum(1 for r in event.results if r.status == "failed")
     errors = sum(1 for r in event.results if r.status == "interrupted")
     suite = ET.Element("testsuite", name=f"planner.{plan_name}", tests=str(len(labels)),

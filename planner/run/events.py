@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class RunStarted:
     run_id: str
     plan_name: str
@@ -19,7 +19,7 @@ class RunStarted:
     started_at: str
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class StepStarted:
     index: int
     label: str
@@ -29,7 +29,7 @@ class StepStarted:
     started_at: str
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Attempt:
     """One HTTP exchange of a step (a retry is another attempt; a poll is one too)."""
 
@@ -46,7 +46,7 @@ class Attempt:
     """Seconds until the next attempt when this one will be retried."""
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Progress:
     """A wait step's poll result."""
 
@@ -57,7 +57,7 @@ class Progress:
     polls: int
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class StepError:
     kind: str
     """api | gateway | transport | check | task-failed | timeout | interrupted | download | response"""
@@ -81,7 +81,7 @@ class StepError:
         return f"{head}: {self.message}{tail}" if head else f"{self.message}{tail}"
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class StepResult:
     index: int
     id: str | None
@@ -124,12 +124,12 @@ class StepResult:
         return data
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class StepFinished:
     result: StepResult
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class RunFinished:
     run_id: str
     status: str

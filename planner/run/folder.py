@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import json
 import os
-import secrets as _random
+import itertools
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -31,26 +30,38 @@ def utc_now() -> str:
 
 
 def new_run_id() -> str:
-    return _random.token_hex(4)
+    return os.urandom(4).hex()
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+_TMP = itertools.count()
+
+
+def temp_path(path: Path) -> Path:
+    """A name beside ``path`` that no other writer uses: dot file, pid and a counter."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{next(_TMP)}.tmp")
+
+
+def atomic_write(path: Path, data: bytes, *, durable: bool = False) -> None:
+    """Write to a temporary name, then rename over ``path``: a killed process leaves the
+    old file or the new one, never half of one. ``durable`` also survives a power cut."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = temp_path(path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_json(path: Path, data: Any, redactor: Redactor) -> None:
+def write_json(path: Path, data: Any, redactor: Redactor, *, durable: bool = False) -> None:
     text = json.dumps(redactor.scrub(data), indent=2, ensure_ascii=False, default=str) + "\n"
-    atomic_write(path, text.encode())
+    atomic_write(path, text.encode(), durable=durable)
 
 
 class RunFolder:
@@ -67,9 +78,9 @@ class RunFolder:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         return root / plan_name / f"{stamp}-{run_id}"
 
-    def write(self, name: str, data: Any) -> None:
+    def write(self, name: str, data: Any, *, durable: bool = False) -> None:
         try:
-            write_json(self.path / name, data, self.redactor)
+            write_json(self.path / name, data, self.redactor, durable=durable)
         except OSError as exc:
             raise RunStateError(f"cannot write {self.path / name}: {exc.strerror or exc}") from exc
 
@@ -81,34 +92,40 @@ class RunFolder:
 
 
 class GitProbe:
-    """The plan's git commit and whether the work tree is dirty, found in the background."""
+    """The plan's git commit and whether the work tree is dirty, found in the background.
+
+    One ``git status --porcelain=v2 --branch`` gives both, while the run goes on.
+    """
 
     def __init__(self, plan_path: Path) -> None:
         folder = plan_path.resolve().parent
-        self._procs: list[subprocess.Popen[str]] = []
+        self._proc: subprocess.Popen[str] | None
         try:
-            for args in (["rev-parse", "HEAD"], ["status", "--porcelain", "--untracked-files=no"]):
-                self._procs.append(subprocess.Popen(
-                    ["git", "-C", str(folder), *args], stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True))
+            self._proc = subprocess.Popen(
+                ["git", "-C", str(folder), "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
         except OSError:
-            self._procs = []
+            self._proc = None
 
     def result(self) -> dict[str, Any] | None:
-        if len(self._procs) != 2:
+        if self._proc is None:
             return None
-        outputs = []
-        for proc in self._procs:
-            try:
-                out, _ = proc.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.communicate()
-                return None
-            if proc.returncode != 0:
-                return None
-            outputs.append(out.strip())
-        return {"commit": outputs[0], "dirty": bool(outputs[1])}
+        try:
+            out, _ = self._proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.communicate()
+            return None
+        if self._proc.returncode != 0:
+            return None
+        lines = out.splitlines()
+        commit = next((line.split()[2] for line in lines if line.startswith("# branch.oid ")), None)
+        if commit is None or commit == "(initial)":
+            return None
+        return {"commit": commit, "dirty": any(not line.startswith("#") for line in lines)}
+
+
+IN_FLIGHT_RECORDED = frozenset({"create-task", "wait"})
 
 
 class RunLog:
@@ -128,11 +145,13 @@ class RunLog:
             self.meta.update(run_id=event.run_id, started_at=event.started_at, status="running",
                              exit_code=None, ended_at=None)
             self.folder.write("run.json", self.meta)
-        elif isinstance(event, ev.StepStarted):
+        elif isinstance(event, ev.StepStarted) and event.action in IN_FLIGHT_RECORDED:
+            # What resume needs to know about a step that may be cut off: the task it created
+            # or waits for. Other steps are recorded once, when they end.
             self.folder.write(f"steps/{self.stems[event.index]}.json", {
                 "index": event.index + 1, "action": event.action, "status": "running",
                 "started_at": event.started_at, "request": event.request,
-            })
+            }, durable=True)
         elif isinstance(event, ev.StepFinished):
             self.folder.write(f"steps/{self.stems[event.result.index]}.json", event.result.as_dict())
         elif isinstance(event, ev.RunFinished):

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from planner import codes, contract, expressions
+from planner import codes, expressions
 from planner.actions import ACTIONS
 from planner.errors import ExpressionError
 from planner.exitcodes import ExitCode
 from planner.plan.model import Plan, Step
+from planner.plan.structure import request_problem
 from planner.run import events as ev
 from planner.run.client import ApiClient, Reply, judge
 from planner.run.folder import utc_now
@@ -164,7 +165,6 @@ class Runner:
             body["session_id"] = self.context.outputs[step.session_step]["session_id"]
         if step.action == "create-task":
             body.setdefault("external_task_id", self.external_task_id(step))
-        route = next(r for r in contract.routes() if r.action == step.action)
         path = action.route or ""
         method = action.method or "POST"
         send: Any = body
@@ -174,7 +174,8 @@ class Runner:
         state["request"] = self.redactor.scrub({"method": method, "url": self.client.base_url + path,
                                                 "body": send})
         self.emit(ev.StepStarted(step.index, step.label, step.action, state["request"], utc_now()))
-        problem = contract.body_error(route, body)
+        # Fields without expressions were checked with the plan; check again what was resolved.
+        problem = request_problem(step.action, body) if expressions.has_expression(step.fields) else None
         if problem:
             raise StepFailure(ev.StepError("check", f"the resolved request breaks the API contract: {problem}"))
         self.runtime_checks(step, body)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 import time
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -15,7 +14,7 @@ from planner.actions import ACTIONS
 from planner.plan.model import Step
 from planner.run import events as ev
 from planner.run.client import judge
-from planner.run.folder import utc_now
+from planner.run.folder import temp_path, utc_now
 from planner.run.retry import seconds
 
 if TYPE_CHECKING:
@@ -171,7 +170,8 @@ def _fetch(runner: Runner, step: Step, session: Any, url: str, target: Path, cap
         started, t0 = utc_now(), time.perf_counter()
         error, status = None, None
         digest, size = hashlib.sha256(), 0
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        tmp = temp_path(target)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             with os.fdopen(fd, "wb") as fh, session.get(url, headers=headers, stream=True, allow_redirects=True,
                                                         timeout=(10, runner.options.request_timeout)) as response:
