@@ -44,8 +44,7 @@ def test_generated_requests_never_get_5xx_and_responses_conform(sandbox, path: P
     _, task = state.create_task(KEY, {"session_id": session_id, "edit_mode": "removal", "prompt": "p"})
     statuses: list[int] = []
 
-    @settings(max_examples=40, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=40, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy(generation_mode=mode), real=st.booleans())
     def check(case: Any, real: bool) -> None:
         if real and isinstance(case.body, dict) and "session_id" in case.body:
@@ -54,6 +53,8 @@ def test_generated_requests_never_get_5xx_and_responses_conform(sandbox, path: P
                 with state.lock:  # make sure the point is selected, then delete exactly it
                     state.add_selection(KEY, {"session_id": session_id, "frame_index": 0, "points": [POINT]})
                 case.body.update(frame_index=0, points=[POINT])
+        if real and path.stem == "init-selection" and mode is GenerationMode.POSITIVE:
+            case.body = {"video_url": "https://cdn.example.com/clips/generated-5s.mp4"}
         if real and case.path_parameters and "task_id" in case.path_parameters:
             case.path_parameters["task_id"] = task["data"]["task_id"]
         response = case.call(base_url=sandbox.base_url, headers={"Authorization": f"Bearer {KEY}"})

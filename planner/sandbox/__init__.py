@@ -21,8 +21,9 @@ __all__ = ["Sandbox", "SandboxConfig", "load_config"]
 
 
 class Sandbox:
-    def __init__(self, config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0,
-                 verbose: bool = False) -> None:
+    def __init__(
+        self, config: SandboxConfig | None = None, *, host: str = "127.0.0.1", port: int = 0, verbose: bool = False
+    ) -> None:
         self.config = config or SandboxConfig()
         self.host = host
         self.port = port
@@ -47,8 +48,12 @@ class Sandbox:
         self.port = api.server_address[1]
         self.state.files_url = f"http://{self._netloc(files.server_address[1])}"
         for server in self._servers:
-            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                      daemon=True, name=f"sandbox-{server.server_address[1]}")
+            thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                daemon=True,
+                name=f"sandbox-{server.server_address[1]}",
+            )
             thread.start()
             self._threads.append(thread)
         return self

@@ -9,8 +9,9 @@ from planner.sandbox.config import FaultRule
 
 
 class FaultPlan:
-    def __init__(self, rules: tuple[FaultRule, ...], seed: int,
-                 injected: list[tuple[str, int, str]] | None = None) -> None:
+    def __init__(
+        self, rules: tuple[FaultRule, ...], seed: int, injected: list[tuple[str, int, str]] | None = None
+    ) -> None:
         self.rules = rules
         # One generator per rule: a rule's choices depend only on the requests it sees.
         self._rngs = [random.Random(f"{seed}:{i}") for i in range(len(rules))]

@@ -28,8 +28,9 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], handler: type, state: State, faults: FaultPlan,
-                 verbose: bool = False) -> None:
+    def __init__(
+        self, address: tuple[str, int], handler: type, state: State, faults: FaultPlan, verbose: bool = False
+    ) -> None:
         super().__init__(address, handler)
         self.state = state
         self.faults = faults
@@ -47,7 +48,7 @@ class _Handler(BaseHTTPRequestHandler):
         # Answers are small and complete: send them now rather than wait for an ACK (Nagle).
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:
             super().log_message(format, *args)
 
@@ -65,17 +66,19 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return self.rfile.read(size)
 
-    def _send(self, status: int, body: bytes, content_type: str = "application/json",
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes, content_type: str = "application/json", headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         # One write for status line, headers and body (end_headers would flush them alone).
-        self._headers_buffer.append(b"\r\n")
-        head = b"".join(self._headers_buffer)
-        self._headers_buffer = []
+        buffer: list[bytes] = getattr(self, "_headers_buffer", [])
+        buffer.append(b"\r\n")
+        head = b"".join(buffer)
+        self._headers_buffer = []  # type: ignore[var-annotated]
         self.wfile.write(head if self.command == "HEAD" else head + body)
 
     def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
@@ -136,16 +139,26 @@ class _Handler(BaseHTTPRequestHandler):
 
 class ApiHandler(_Handler):
     def do_GET(self) -> None:
-        self._handle()
+        self._guarded()
 
     def do_POST(self) -> None:
-        self._handle()
+        self._guarded()
 
     def do_PUT(self) -> None:
-        self._handle()
+        self._guarded()
 
     def do_DELETE(self) -> None:
-        self._handle()
+        self._guarded()
+
+    def _guarded(self) -> None:
+        """A bug in the sandbox answers 500/5000 instead of dropping the connection."""
+        try:
+            self._handle()
+        except (ConnectionError, TimeoutError):
+            raise
+        except Exception as exc:
+            self.close_connection = True
+            self._json(500, envelope(5000, f"sandbox internal error: {type(exc).__name__}: {exc}"))
 
     def _handle(self) -> None:
         state, path = self.server.state, self.path.split("?", 1)[0]
@@ -155,7 +168,7 @@ class ApiHandler(_Handler):
             self.close_connection = True
             return
         if path.startswith(INSPECT_PREFIX):
-            self._inspect(path[len(INSPECT_PREFIX):])
+            self._inspect(path[len(INSPECT_PREFIX) :])
             return
         route, params, known = contract.match(self.command, path)
         if route is None:

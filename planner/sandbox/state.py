@@ -92,7 +92,10 @@ def clip_metadata(source: str) -> tuple[float, int, int, int] | str:
     ``<N>s`` in the file name (``street-5s.mp4``) sets the duration, so users can pick one.
     """
     digest = hashlib.sha256(source.encode()).digest()
-    path = urlsplit(source).path if "://" in source else ""
+    try:
+        path = urlsplit(source).path if "://" in source else ""
+    except ValueError:
+        return "video_url is not a valid URL"
     if path and not path.lower().endswith((".mp4", ".mov")):
         return "video_url must point at an .mp4 or .mov file"
     hint = _DURATION_HINT.search(path.rsplit("/", 1)[-1]) if path else None
@@ -216,9 +219,7 @@ class State:
         points = session.points.get(frame, [])
         masks = []
         if points:
-            masks.append(
-                {"object_id": 0, "rle_mask": media.mask_for_points(session.height, session.width, points)}
-            )
+            masks.append({"object_id": 0, "rle_mask": media.mask_for_points(session.height, session.width, points)})
         return {"frame_index": frame, "rle_mask_list": masks}
 
     def add_selection(self, key: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -237,16 +238,12 @@ class State:
             if point in current:
                 return fail(400, 1201, f"point {point} is already selected on frame {frame}")
         if len(current) + len(new) > MAX_POINTS:
-            return fail(
-                400, 1201, f"frame {frame} would hold {len(current) + len(new)} points; at most {MAX_POINTS}"
-            )
+            return fail(400, 1201, f"frame {frame} would hold {len(current) + len(new)} points; at most {MAX_POINTS}")
         failed = "add-selection" in self.config.fail_recognition
         if not failed:
             session.frames.add(frame)
             current.extend(new)
-        data = self._selection_data(
-            session, res=self._mask_result(session, frame), _recognition_failed=failed
-        )
+        data = self._selection_data(session, res=self._mask_result(session, frame), _recognition_failed=failed)
         return 200, envelope(0, "SUCCEED", data)
 
     def delete_selection(self, key: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -265,9 +262,7 @@ class State:
         failed = "delete-selection" in self.config.fail_recognition
         if not failed:
             session.points[frame] = [p for p in current if p not in gone]
-        data = self._selection_data(
-            session, res=self._mask_result(session, frame), _recognition_failed=failed
-        )
+        data = self._selection_data(session, res=self._mask_result(session, frame), _recognition_failed=failed)
         return 200, envelope(0, "SUCCEED", data)
 
     def clear_selection(self, key: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -315,7 +310,9 @@ class State:
         seconds = session.original_duration / 1000
         if (duration == "5" and seconds > 5) or (duration == "10" and seconds < 7):
             return fail(
-                400, 1201, f"duration {duration!r} does not fit the {seconds:g} s source ('5' for 2-5 s, '10' for 7-10 s)"
+                400,
+                1201,
+                f"duration {duration!r} does not fit the {seconds:g} s source ('5' for 2-5 s, '10' for 7-10 s)",
             )
         external = body.get("external_task_id")
         if external is not None and any(t.key == key and t.external_task_id == external for t in self.tasks.values()):
@@ -386,8 +383,12 @@ class State:
             self.files.setdefault(name, media.fake_video(name, self.config.result_bytes))
             data["task_result"] = {
                 "videos": [
-                    {"id": str(int(task.id) + 1), "session_id": task.session_id,
-                     "url": f"{self.files_url}/{name}", "duration": "5.0"}
+                    {
+                        "id": str(int(task.id) + 1),
+                        "session_id": task.session_id,
+                        "url": f"{self.files_url}/{name}",
+                        "duration": "5.0",
+                    }
                 ]
             }
             data["final_unit_deduction"] = "2"
