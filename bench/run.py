@@ -77,8 +77,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pairs", type=int, default=10)
     pairs = parser.parse_args().pairs
-    sandbox = subprocess.Popen([sys.executable, "-m", "planner", "sandbox", "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    sandbox = subprocess.Popen(
+        [sys.executable, "-m", "planner", "sandbox", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert sandbox.stdout is not None
     url = sandbox.stdout.readline().strip()
     # An installed planner has byte-compiled modules (pip compiles on install). This
@@ -86,8 +90,18 @@ def main() -> None:
     # from source in every run of a checkout; measure as an installation would run.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["COMETAPI_KEY"] = "sk-bench"
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(__file__).resolve().parent.parent / "planner"), str(Path(__file__).resolve().parent.parent / "schemas")],
-                   check=True, env=env)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "compileall",
+            "-q",
+            str(Path(__file__).resolve().parent.parent / "planner"),
+            str(Path(__file__).resolve().parent.parent / "schemas"),
+        ],
+        check=True,
+        env=env,
+    )
     planner_t, plain_t, planner_m, plain_m = [], [], [], []
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -96,8 +110,21 @@ def main() -> None:
             script = Path(tmp) / "plain.py"
             script.write_text(SCRIPT)
             for i in range(pairs):
-                wall, rss = measure([sys.executable, "-m", "planner", "run", "--base-url", url, str(plan),
-                                     "--run-dir", str(Path(tmp) / f"run{i}")], env, tmp)
+                wall, rss = measure(
+                    [
+                        sys.executable,
+                        "-m",
+                        "planner",
+                        "run",
+                        "--base-url",
+                        url,
+                        str(plan),
+                        "--run-dir",
+                        str(Path(tmp) / f"run{i}"),
+                    ],
+                    env,
+                    tmp,
+                )
                 planner_t.append(wall)
                 planner_m.append(rss)
                 wall, rss = measure([sys.executable, str(script), url], env, tmp)
@@ -107,8 +134,10 @@ def main() -> None:
         sandbox.terminate()
         sandbox.wait()
     p, q = statistics.median(planner_t), statistics.median(plain_t)
-    print(f"planner run:     median {p * 1000:.0f} ms, peak RSS median {statistics.median(planner_m):.1f} MiB "
-          f"(max {max(planner_m):.1f})")
+    print(
+        f"planner run:     median {p * 1000:.0f} ms, peak RSS median {statistics.median(planner_m):.1f} MiB "
+        f"(max {max(planner_m):.1f})"
+    )
     print(f"plain requests:  median {q * 1000:.0f} ms, peak RSS median {statistics.median(plain_m):.1f} MiB")
     print(f"ratio planner/plain: {p / q:.2f}x over {pairs} alternating pairs (target <= 1.5x; memory <= 60 MiB)")
 

@@ -26,8 +26,12 @@ HEADERS = {"Authorization": "Bearer sk-bench", "Content-Type": "application/json
 
 def start_process() -> tuple[subprocess.Popen[str], str, float]:
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "planner", "sandbox", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "planner", "sandbox", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stdout is not None
     url = proc.stdout.readline().strip()
     conn = http.client.HTTPConnection(urlsplit(url).hostname, urlsplit(url).port)
@@ -47,10 +51,21 @@ def call(conn: http.client.HTTPConnection, method: str, path: str, body: object 
 
 def flow(conn: http.client.HTTPConnection, n: int) -> int:
     point = {"x": 0.5, "y": 0.5}
-    sid = call(conn, "POST", f"{BASE}/init-selection",
-               {"video_url": f"https://cdn.example.com/bench/{n}-5s.mp4"})["data"]["session_id"]
-    call(conn, "POST", f"{BASE}/add-selection", {"session_id": sid, "frame_index": 0, "points": [point, {"x": 0.6, "y": 0.6}]})
-    call(conn, "POST", f"{BASE}/delete-selection", {"session_id": sid, "frame_index": 0, "points": [{"x": 0.6, "y": 0.6}]})
+    sid = call(conn, "POST", f"{BASE}/init-selection", {"video_url": f"https://cdn.example.com/bench/{n}-5s.mp4"})[
+        "data"
+    ]["session_id"]
+    call(
+        conn,
+        "POST",
+        f"{BASE}/add-selection",
+        {"session_id": sid, "frame_index": 0, "points": [point, {"x": 0.6, "y": 0.6}]},
+    )
+    call(
+        conn,
+        "POST",
+        f"{BASE}/delete-selection",
+        {"session_id": sid, "frame_index": 0, "points": [{"x": 0.6, "y": 0.6}]},
+    )
     call(conn, "POST", f"{BASE}/preview-selection", {"session_id": sid})
     task = call(conn, "POST", BASE, {"session_id": sid, "edit_mode": "removal", "prompt": "remove it"})
     for _ in range(3):
@@ -85,10 +100,15 @@ def main() -> None:
         proc.terminate()
         proc.wait()
     del SandboxConfig
-    print(f"startup (process, to first answer): median {statistics.median(startups):.3f} s over {args.runs} runs (target < 0.5 s)")
+    print(
+        f"startup (process, to first answer): median {statistics.median(startups):.3f} s "
+        f"over {args.runs} runs (target < 0.5 s)"
+    )
     print(f"startup (in-process Sandbox().start()): median {statistics.median(in_process):.3f} s")
-    print(f"throughput, 8-request flow, keep-alive: median {statistics.median(rates):.0f} requests/s "
-          f"({args.flows} flows x {args.runs} runs; min {min(rates):.0f}, max {max(rates):.0f}; target >= 500)")
+    print(
+        f"throughput, 8-request flow, keep-alive: median {statistics.median(rates):.0f} requests/s "
+        f"({args.flows} flows x {args.runs} runs; min {min(rates):.0f}, max {max(rates):.0f}; target >= 500)"
+    )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,7 @@ def hostile_cases(folder: Path) -> dict[str, Path]:
         "root not a mapping": b"- a\n- b\n",
         "10 MB file": b"version: 1\nname: x\ndescription: '" + b"x" * (10 * 2**20) + b"'\n",
         "alias bomb": ("\n".join(bomb) + "\n").encode(),
-        "10,000 steps": ("version: 1\nname: many\nsteps:\n"
-                         + "  - action: clear-selection\n" * 10_000).encode(),
+        "10,000 steps": ("version: 1\nname: many\nsteps:\n" + "  - action: clear-selection\n" * 10_000).encode(),
         "deep nesting": b"version: 1\nname: deep\nsteps: " + b"[" * 100_000 + b"]" * 100_000 + b"\n",
     }
     paths = {}

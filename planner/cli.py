@@ -98,15 +98,33 @@ def schema(check: bool, openapi_dir: Path | None, output: Path | None) -> None:
 @click.argument("plan", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--input", "inputs", multiple=True, metavar="NAME=VALUE", help="Override a plan input (repeatable).")
 @click.option("--sandbox", is_flag=True, help="Run against the built-in emulator; no key, no cost.")
-@click.option("--base-url", default=None, help="API base URL [default: $COMETAPI_BASE_URL or https://api.cometapi.com].")
-@click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="The run's folder [default: runs/<plan name>/<UTC time>-<id>].")
+@click.option(
+    "--base-url", default=None, help="API base URL [default: $COMETAPI_BASE_URL or https://api.cometapi.com]."
+)
+@click.option(
+    "--run-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="The run's folder [default: runs/<plan name>/<UTC time>-<id>].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout and nothing else there.")
-@click.option("--junit", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write JUnit XML, one test case per step.")
+@click.option(
+    "--junit",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write JUnit XML, one test case per step.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the requests that would be sent; send nothing.")
-def run(plan: Path, inputs: tuple[str, ...], sandbox: bool, base_url: str | None, run_dir: Path | None,
-        as_json: bool, junit: Path | None, dry_run: bool) -> None:
+def run(
+    plan: Path,
+    inputs: tuple[str, ...],
+    sandbox: bool,
+    base_url: str | None,
+    run_dir: Path | None,
+    as_json: bool,
+    junit: Path | None,
+    dry_run: bool,
+) -> None:
     """Run a plan's steps in order against CometAPI (or the sandbox).
 
     The key comes from COMETAPI_KEY. Every step's request, response and attempts are
@@ -118,45 +136,89 @@ def run(plan: Path, inputs: tuple[str, ...], sandbox: bool, base_url: str | None
 
     if not plan.exists():
         raise UsageError(f"{plan}: no such file")
-    request = RunRequest(plan=plan, inputs=inputs, sandbox=sandbox, base_url=base_url, run_dir=run_dir,
-                         json=as_json, junit=junit, dry_run=dry_run, env=dict(os.environ))
+    request = RunRequest(
+        plan=plan,
+        inputs=inputs,
+        sandbox=sandbox,
+        base_url=base_url,
+        run_dir=run_dir,
+        json=as_json,
+        junit=junit,
+        dry_run=dry_run,
+        env=dict(os.environ),
+    )
     live = None
     if not as_json and sys.stdout.isatty():
+
         def live(line: str) -> None:
             click.echo("\r\x1b[K" + line, nl=False)
+
     code = run_plan(request, out=click.echo, err=lambda line: click.echo(line, err=True), live=live)
     _finish(code)
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
-              help="Port for the API; 0 picks a free one.")
-@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help="Sandbox settings and fault rules (YAML or JSON), see docs/sandbox.md.")
-@click.option("--fault", "faults", multiple=True, metavar="ROUTE:KIND@N|%P",
-              help="Inject a fault, e.g. create-task:lost-response@1 (repeatable).")
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port for the API; 0 picks a free one.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Sandbox settings and fault rules (YAML or JSON), see docs/sandbox.md.",
+)
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="ROUTE:KIND@N|%P",
+    help="Inject a fault, e.g. create-task:lost-response@1 (repeatable).",
+)
 @click.option("--seed", type=int, default=None, help="Seed for probabilistic faults.")
 @click.option("--invalid-token", "invalid_tokens", multiple=True, help="A key to refuse with code 1000.")
 @click.option("--max-concurrent-tasks", type=click.IntRange(1), default=None)
-@click.option("--schedule", default=None, metavar="UNIT:SUBMITTED,PROCESSING",
-              help="How tasks progress, e.g. polls:1,1 (default) or seconds:5,20.")
+@click.option(
+    "--schedule",
+    default=None,
+    metavar="UNIT:SUBMITTED,PROCESSING",
+    help="How tasks progress, e.g. polls:1,1 (default) or seconds:5,20.",
+)
 @click.option("--verbose", is_flag=True, help="Log every request to stderr.")
-def sandbox(host: str, port: int, config_path: Path | None, faults: tuple[str, ...], seed: int | None,
-            invalid_tokens: tuple[str, ...], max_concurrent_tasks: int | None, schedule: str | None,
-            verbose: bool) -> None:
+def sandbox(
+    host: str,
+    port: int,
+    config_path: Path | None,
+    faults: tuple[str, ...],
+    seed: int | None,
+    invalid_tokens: tuple[str, ...],
+    max_concurrent_tasks: int | None,
+    schedule: str | None,
+    verbose: bool,
+) -> None:
     """Serve the offline emulator of the API until interrupted.
 
     Prints the base URL on the first line of stdout; point `planner run --base-url` at it.
     """
     from planner.commands import start_sandbox
 
-    server = start_sandbox(host=host, port=port, config_path=config_path, faults=faults, seed=seed,
-                           invalid_tokens=invalid_tokens, max_concurrent_tasks=max_concurrent_tasks,
-                           schedule=schedule, verbose=verbose)
+    server = start_sandbox(
+        host=host,
+        port=port,
+        config_path=config_path,
+        faults=faults,
+        seed=seed,
+        invalid_tokens=invalid_tokens,
+        max_concurrent_tasks=max_concurrent_tasks,
+        schedule=schedule,
+        verbose=verbose,
+    )
     click.echo(server.base_url)
-    click.echo(f"planner sandbox: API at {server.base_url}, files at {server.files_url}; "
-               "Ctrl-C stops it", err=True)
+    click.echo(f"planner sandbox: API at {server.base_url}, files at {server.files_url}; Ctrl-C stops it", err=True)
     try:
         server.wait()
     except KeyboardInterrupt:

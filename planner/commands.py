@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,9 +38,7 @@ def validate_plans(paths: list[Path], fmt: str) -> tuple[list[str], ExitCode]:
     return list(lines(results, fmt)), code
 
 
-def schema_command(
-    *, check: bool, openapi_dir: Path | None, output: Path | None
-) -> tuple[str, ExitCode]:
+def schema_command(*, check: bool, openapi_dir: Path | None, output: Path | None) -> tuple[str, ExitCode]:
     from planner import resources
     from planner.schema import generate, generate_validator
 
@@ -110,8 +109,9 @@ def start_sandbox(
     try:
         return Sandbox(config, host=host, port=port, verbose=verbose).start()
     except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-                         hint="pass --port 0 to pick a free port") from exc
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}", hint="pass --port 0 to pick a free port"
+        ) from exc
 
 
 DEFAULT_BASE_URL = "https://api.cometapi.com"
@@ -142,8 +142,10 @@ def coerce_inputs(plan: Any, pairs: tuple[str, ...]) -> dict[str, Any]:
         if not sep:
             raise UsageError(f"--input {pair!r}: write NAME=VALUE")
         if name not in declared:
-            raise UsageError(f"--input {name}: the plan declares no such input",
-                             hint=did_you_mean(name, declared) or "declared: " + (", ".join(declared) or "none"))
+            raise UsageError(
+                f"--input {name}: the plan declares no such input",
+                hint=did_you_mean(name, declared) or "declared: " + (", ".join(declared) or "none"),
+            )
         spec = declared[name] or {}
         default = spec.get("default")
         kind = spec.get("type") or {bool: "boolean", int: "integer", float: "number"}.get(type(default), "string")
@@ -171,8 +173,10 @@ def check_base_url(url: str) -> str:
         raise UsageError(f"base URL {url!r} is not an http(s) URL")
     loopback = parts.hostname in ("localhost", "::1") or parts.hostname.startswith("127.")
     if parts.scheme != "https" and not loopback:
-        raise UsageError(f"base URL {url!r} must use https: the key would travel in clear text",
-                         hint="http is allowed only for loopback addresses such as the sandbox")
+        raise UsageError(
+            f"base URL {url!r} must use https: the key would travel in clear text",
+            hint="http is allowed only for loopback addresses such as the sandbox",
+        )
     return url.rstrip("/")
 
 
@@ -212,7 +216,9 @@ def run_plan(req: RunRequest, out: Any, err: Any, live: Any = None) -> ExitCode:
         return ExitCode.OK
     key = SANDBOX_KEY if req.sandbox else req.env.get("COMETAPI_KEY", "")
     if not key:
-        raise UsageError("COMETAPI_KEY is not set", hint="export your CometAPI key, or try the plan offline with --sandbox")
+        raise UsageError(
+            "COMETAPI_KEY is not set", hint="export your CometAPI key, or try the plan offline with --sandbox"
+        )
 
     from planner import __version__
     from planner.report.console import Console
@@ -248,7 +254,10 @@ def run_plan(req: RunRequest, out: Any, err: Any, live: Any = None) -> ExitCode:
         "steps": {"total": len(plan.steps)},
     }
     console = Console(err if req.json else out, redactor, live=live)
-    subscribers = [RunLog(folder, meta, {s.index: s.file_stem for s in plan.steps}, GitProbe(req.plan)), console]
+    subscribers: list[Callable[[ev.Event], None]] = [
+        RunLog(folder, meta, {s.index: s.file_stem for s in plan.steps}, GitProbe(req.plan)),
+        console,
+    ]
 
     def emit(event: ev.Event) -> None:
         for subscriber in subscribers:

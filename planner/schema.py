@@ -86,12 +86,10 @@ def allow_expressions(schema: dict[str, Any]) -> dict[str, Any]:
         s["properties"] = {k: allow_expressions(v) for k, v in s["properties"].items()}
     if isinstance(s.get("items"), dict):
         s["items"] = allow_expressions(s["items"])
-    plain_string = s.get("type") == "string" and not (
-        {"enum", "const", "pattern", "minLength", "maxLength"} & s.keys()
-    )
+    plain_string = s.get("type") == "string" and not ({"enum", "const", "pattern", "minLength", "maxLength"} & s.keys())
     if plain_string or "type" not in s:
         return s
-    outer = {k: s.pop(k) for k in ("description", "default") if k in s}
+    outer: dict[str, Any] = {k: s.pop(k) for k in ("description", "default") if k in s}
     return {**outer, "anyOf": [s, {"$ref": EXPRESSION_REF}]}
 
 

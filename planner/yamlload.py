@@ -102,7 +102,7 @@ def _scalar(event: Any) -> Any:
         if isinstance(value, bool) and tag != _CORE + "bool":
             value = event.value
         if not isinstance(value, want):  # type: ignore[arg-type]
-            raise _raise_at(f"{event.value!r} is not a valid {tag[len(_CORE):]}", event.start_mark)
+            raise _raise_at(f"{event.value!r} is not a valid {tag[len(_CORE) :]}", event.start_mark)
         return float(value) if tag == _CORE + "float" else value
     raise _raise_at(
         f"YAML tag {tag!r} is not supported",
@@ -185,6 +185,7 @@ def load(text: str, *, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NODES) -
         return (*top.path, top.key or "")
 
     try:
+        event: Any
         for event in yaml.parse(text, Loader=_Parser):
             kind = type(event)
             if kind is yaml.ScalarEvent:
@@ -199,9 +200,7 @@ def load(text: str, *, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NODES) -
             elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
                 total += 1
                 if len(stack) >= max_depth:
-                    raise _raise_at(
-                        f"nesting is deeper than {max_depth} levels", event.start_mark
-                    )
+                    raise _raise_at(f"nesting is deeper than {max_depth} levels", event.start_mark)
                 if event.tag not in (None, "!", _CORE + "map", _CORE + "seq"):
                     raise _raise_at(f"YAML tag {event.tag!r} is not supported", event.start_mark)
                 if stack and isinstance(stack[-1].container, dict) and stack[-1].key is None:

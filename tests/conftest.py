@@ -23,8 +23,7 @@ class Completed:
     seconds: float = 0.0
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            timeout: float = 60) -> Completed:
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 60) -> Completed:
     import time
 
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("COMETAPI_")}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 BASE = "/kling/v1/videos/multi-elements"
@@ -26,7 +26,7 @@ class Reply:
 class Raw:
     """One keep-alive connection to a sandbox; the ``close_raw_connections`` fixture closes it."""
 
-    opened: list[Raw] = []
+    opened: ClassVar[list[Raw]] = []
 
     def __init__(self, base_url: str, key: str | None = KEY, timeout: float = 5) -> None:
         parts = urlsplit(base_url)
@@ -34,8 +34,15 @@ class Raw:
         self.key = key
         Raw.opened.append(self)
 
-    def request(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
-                headers: dict[str, str] | None = None) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         all_headers = {"Content-Type": "application/json"}
         if self.key is not None:
             all_headers["Authorization"] = f"Bearer {self.key}"

@@ -28,8 +28,8 @@ def test_exit_1_when_any_plan_is_invalid() -> None:
 
 
 @pytest.mark.parametrize(
-    "args", [("validate",), ("validate", "no-such-plan.yaml"), ("validate", "--format", "xml", GOOD),
-             ("no-such-command",)]
+    "args",
+    [("validate",), ("validate", "no-such-plan.yaml"), ("validate", "--format", "xml", GOOD), ("no-such-command",)],
 )
 def test_exit_2_for_usage_errors(args: tuple[str, ...]) -> None:
     done = run_cli(*args)
@@ -46,8 +46,13 @@ def test_json_format_is_machine_readable() -> None:
     assert bad["path"] == BAD and bad["valid"] is False
     assert bad["diagnostics"][0]["line"] == 11 and bad["diagnostics"][0]["col"] == 13
     assert bad["diagnostics"][0]["path"] == "steps[1].points[1].x"
-    assert report["plans"][0] == {"path": GOOD, "valid": True, "name": "remove-lamp-post", "steps": 7,
-                                  "diagnostics": []}
+    assert report["plans"][0] == {
+        "path": GOOD,
+        "valid": True,
+        "name": "remove-lamp-post",
+        "steps": 7,
+        "diagnostics": [],
+    }
 
 
 def test_github_format_gives_workflow_annotations() -> None:
@@ -74,16 +79,29 @@ def _hostile(tmp_path: Path) -> dict[str, bytes]:
         "root-scalar": b"just a string\n",
         "huge": b"version: 1\nname: x\ndescription: '" + b"x" * (10 * 2**20) + b"'\n",
         "alias-bomb": ("\n".join(bomb) + "\n").encode(),
-        "many-steps": ("version: 1\nname: many\nsteps:\n  - action: init-selection\n    video_url: https://a/b.mp4\n"
-                       + step * 10_000).encode(),
+        "many-steps": (
+            "version: 1\nname: many\nsteps:\n  - action: init-selection\n    video_url: https://a/b.mp4\n"
+            + step * 10_000
+        ).encode(),
         "deep": b"version: 1\nname: deep\nsteps: " + b"[" * 50_000 + b"]" * 50_000 + b"\n",
         "deep-block": ("a:\n" + "".join("  " * i + "b:\n" for i in range(1, 2000))).encode(),
     }
 
 
 @pytest.mark.parametrize(
-    "case", ["empty", "binary", "not-utf8", "root-list", "root-scalar", "huge", "alias-bomb", "many-steps",
-             "deep", "deep-block"],
+    "case",
+    [
+        "empty",
+        "binary",
+        "not-utf8",
+        "root-list",
+        "root-scalar",
+        "huge",
+        "alias-bomb",
+        "many-steps",
+        "deep",
+        "deep-block",
+    ],
 )
 def test_hostile_input_gives_one_line_and_exit_1(tmp_path: Path, case: str) -> None:
     path = tmp_path / f"{case}.yaml"
@@ -92,5 +110,5 @@ def test_hostile_input_gives_one_line_and_exit_1(tmp_path: Path, case: str) -> N
     assert done.code == 1
     assert "Traceback" not in done.out + done.err
     assert done.err == ""
-    diagnostics = [l for l in done.out.splitlines() if l.startswith(f"{path}:")]
+    diagnostics = [line for line in done.out.splitlines() if line.startswith(f"{path}:")]
     assert len(diagnostics) == 1, done.out

@@ -18,9 +18,7 @@ from planner.plan import check_file
 
 from .conftest import ROOT, run_cli
 
-VALID = sorted((ROOT / "tests/plans/valid").glob("*.yaml")) + sorted(
-    (ROOT / "plans/examples").glob("*.yaml")
-)
+VALID = sorted((ROOT / "tests/plans/valid").glob("*.yaml")) + sorted((ROOT / "plans/examples").glob("*.yaml"))
 INVALID = sorted((ROOT / "tests/plans/invalid").glob("*.yaml"))
 EXPECT = re.compile(r"^# expect: (\d+):(\d+) (.+)$", re.M)
 
@@ -58,7 +56,7 @@ def test_cli_reports_every_invalid_plan_at_its_position() -> None:
         rel = path.relative_to(ROOT)
         for line, col, fragment in expectations(path):
             prefix = f"{rel}:{line}:{col}: "
-            assert any(l.startswith(prefix) and fragment in l for l in done.out.splitlines()), prefix
+            assert any(out.startswith(prefix) and fragment in out for out in done.out.splitlines()), prefix
     summary = done.out.splitlines()[-1]
     assert re.fullmatch(rf"\d+ errors in {len(INVALID)} of {len(INVALID)} plans", summary), summary
 

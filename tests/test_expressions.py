@@ -31,8 +31,17 @@ def test_refs_parse_steps_and_inputs() -> None:
     assert [(r.kind, r.step, r.name) for r in refs] == [("steps", "edit-1", "task_id"), ("inputs", None, "url")]
 
 
-@pytest.mark.parametrize("text", ["${{ 1 + 2 }}", "${{ inputs }}", "${{ steps.a }}", "${{ __import__('os') }}",
-                                  "${{ inputs.url", "${{ steps.a.b.c }}"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "${{ 1 + 2 }}",
+        "${{ inputs }}",
+        "${{ steps.a }}",
+        "${{ __import__('os') }}",
+        "${{ inputs.url",
+        "${{ steps.a.b.c }}",
+    ],
+)
 def test_anything_but_a_reference_is_rejected(text: str) -> None:
     with pytest.raises(ExpressionError):
         expressions.refs(text)

@@ -10,8 +10,7 @@ from planner.errors import PlanSyntaxError
 
 def test_yaml_11_booleans_and_dates_stay_strings() -> None:
     doc = yamlload.load("on: yes\noff: no\nwhen: 2024-01-01\nflag: true\nn: 012\nf: 0.5\nz: ~\n")
-    assert doc.data == {"on": "yes", "off": "no", "when": "2024-01-01", "flag": True, "n": 12,
-                        "f": 0.5, "z": None}
+    assert doc.data == {"on": "yes", "off": "no", "when": "2024-01-01", "flag": True, "n": 12, "f": 0.5, "z": None}
 
 
 def test_quoted_numbers_stay_strings() -> None:

@@ -68,8 +68,16 @@ def test_every_example_runs_green_on_the_sandbox(tmp_path: Path, plan: Path) -> 
 
 
 def test_key_goes_to_the_api_only_and_appears_nowhere(tmp_path: Path, sandbox) -> None:
-    done = run_cli("run", "--base-url", sandbox.base_url, str(REMOVAL), "--json",
-                   "--junit", str(tmp_path / "junit.xml"), cwd=tmp_path)
+    done = run_cli(
+        "run",
+        "--base-url",
+        sandbox.base_url,
+        str(REMOVAL),
+        "--json",
+        "--junit",
+        str(tmp_path / "junit.xml"),
+        cwd=tmp_path,
+    )
     assert done.code == 0, done.err
     downloads = sandbox.state.snapshot()["downloads"]
     assert downloads and not any(d["authorization"] for d in downloads)
@@ -89,18 +97,26 @@ def test_json_prints_only_a_summary_on_stdout(tmp_path: Path) -> None:
 
 
 def test_junit_has_one_case_per_step(tmp_path: Path) -> None:
-    plan = write_plan(tmp_path, INIT + """  - action: create-task
+    plan = write_plan(
+        tmp_path,
+        INIT
+        + """  - action: create-task
     edit_mode: removal
     prompt: remove it, sandbox-unsafe
   - action: wait
-""")
+""",
+    )
     done = run_cli("run", "--sandbox", str(plan), "--junit", "report.xml", cwd=tmp_path)
     assert done.code == 1
     suite = ET.parse(tmp_path / "report.xml").getroot().find("testsuite")
     assert suite is not None
     cases = suite.findall("testcase")
-    assert [c.get("name") for c in cases] == ["01 init (init-selection)", "02 add-selection (add-selection)",
-                                              "03 create-task (create-task)", "04 wait (wait)"]
+    assert [c.get("name") for c in cases] == [
+        "01 init (init-selection)",
+        "02 add-selection (add-selection)",
+        "03 create-task (create-task)",
+        "04 wait (wait)",
+    ]
     assert cases[2].find("failure") is not None and "1301" in (cases[2].find("failure").get("message") or "")
     assert cases[3].find("skipped") is not None
     assert (suite.get("failures"), suite.get("skipped")) == ("1", "1")
@@ -119,11 +135,15 @@ def assert_failed_step(tmp_path: Path, done, stem: str, kind: str, fragment: str
 
 
 def test_api_error_code_fails_the_step_with_its_meaning(tmp_path: Path) -> None:
-    plan = write_plan(tmp_path, INIT + """  - id: edit
+    plan = write_plan(
+        tmp_path,
+        INIT
+        + """  - id: edit
     action: create-task
     edit_mode: removal
     prompt: remove the sign, sandbox-unsafe
-""")
+""",
+    )
     done = run_cli("run", "--sandbox", str(plan), cwd=tmp_path)
     failed = assert_failed_step(tmp_path, done, "03-edit", "api", "content-safety")
     assert (failed["error"]["http_status"], failed["error"]["code"]) == (400, 1301)
@@ -135,8 +155,11 @@ def test_api_error_code_fails_the_step_with_its_meaning(tmp_path: Path) -> None:
 def test_gateway_error_is_retried_then_reported(tmp_path: Path, sandbox_factory) -> None:
     sandbox = sandbox_factory(SandboxConfig(faults=(parse_fault("init-selection:gateway-error%1"),)))
     plan = write_plan(tmp_path, INIT + "    retry: {attempts: 3, max_delay: 100ms}\n".replace("    retry", "    retry"))
-    plan.write_text(plan.read_text().replace("  - action: add-selection",
-                                             "    retry: {attempts: 3, max_delay: 100ms}\n  - action: add-selection", 1))
+    plan.write_text(
+        plan.read_text().replace(
+            "  - action: add-selection", "    retry: {attempts: 3, max_delay: 100ms}\n  - action: add-selection", 1
+        )
+    )
     done = run_cli("run", "--base-url", sandbox.base_url, str(plan), cwd=tmp_path)
     failed = assert_failed_step(tmp_path, done, "01-init", "gateway", "CometAPI gateway error")
     assert len(failed["attempts"]) == 3
@@ -145,12 +168,16 @@ def test_gateway_error_is_retried_then_reported(tmp_path: Path, sandbox_factory)
 
 
 def test_failed_task_fails_the_wait_with_task_status_msg(tmp_path: Path) -> None:
-    plan = write_plan(tmp_path, INIT + """  - action: create-task
+    plan = write_plan(
+        tmp_path,
+        INIT
+        + """  - action: create-task
     edit_mode: removal
     prompt: sandbox-fail
   - id: wait
     action: wait
-""")
+""",
+    )
     done = run_cli("run", "--sandbox", str(plan), cwd=tmp_path)
     failed = assert_failed_step(tmp_path, done, "04-wait", "task-failed", "did not pass review")
     assert failed["outputs"]["task_status"] == "failed"
@@ -172,11 +199,15 @@ def test_runtime_check_sends_nothing(tmp_path: Path, sandbox) -> None:
 
 
 def test_duration_is_checked_against_the_source(tmp_path: Path, sandbox) -> None:
-    plan = write_plan(tmp_path, INIT + """  - action: create-task
+    plan = write_plan(
+        tmp_path,
+        INIT
+        + """  - action: create-task
     edit_mode: removal
     prompt: remove it
     duration: "10"
-""")
+""",
+    )
     done = run_cli("run", "--base-url", sandbox.base_url, str(plan), cwd=tmp_path)
     assert_failed_step(tmp_path, done, "03-create-task", "check", 'use duration: "5"')
     assert "create-task" not in sandbox.state.snapshot()["requests"]
@@ -184,27 +215,36 @@ def test_duration_is_checked_against_the_source(tmp_path: Path, sandbox) -> None
 
 def test_wait_times_out(tmp_path: Path, sandbox_factory) -> None:
     sandbox = sandbox_factory(SandboxConfig(schedule=Schedule("seconds", 600, 600)))
-    plan = write_plan(tmp_path, INIT + """  - action: create-task
+    plan = write_plan(
+        tmp_path,
+        INIT
+        + """  - action: create-task
     edit_mode: removal
     prompt: remove it
   - action: wait
     timeout: 1s
     poll: {initial: 200ms, max: 300ms}
-""")
+""",
+    )
     done = run_cli("run", "--base-url", sandbox.base_url, str(plan), cwd=tmp_path)
     failed = assert_failed_step(tmp_path, done, "04-wait", "timeout", "still 'submitted' after 1 s")
     assert len(failed["attempts"]) >= 3
 
 
 def test_a_failed_poll_does_not_fail_the_wait(tmp_path: Path, sandbox_factory) -> None:
-    sandbox = sandbox_factory(SandboxConfig(faults=(parse_fault("query-task:server-error@2"),
-                                                    parse_fault("query-task:reset@3"))))
-    plan = write_plan(tmp_path, INIT + """  - action: create-task
+    sandbox = sandbox_factory(
+        SandboxConfig(faults=(parse_fault("query-task:server-error@2"), parse_fault("query-task:reset@3")))
+    )
+    plan = write_plan(
+        tmp_path,
+        INIT
+        + """  - action: create-task
     edit_mode: removal
     prompt: remove it
   - action: wait
     poll: {initial: 10ms, max: 20ms}
-""")
+""",
+    )
     done = run_cli("run", "--base-url", sandbox.base_url, str(plan), cwd=tmp_path)
     assert done.code == 0, done.out
     wait = step_files(run_dir(tmp_path))["04-wait.json"]
@@ -223,11 +263,13 @@ def test_dry_run_sends_nothing(tmp_path: Path, sandbox) -> None:
 
 def test_inputs_override_defaults_and_are_type_checked(tmp_path: Path) -> None:
     plan = REMOVAL
-    done = run_cli("run", "--sandbox", str(plan), "--input", "video_url=https://cdn.example.com/other-3s.mp4",
-                   cwd=tmp_path)
+    done = run_cli(
+        "run", "--sandbox", str(plan), "--input", "video_url=https://cdn.example.com/other-3s.mp4", cwd=tmp_path
+    )
     assert done.code == 0
     assert json.loads((run_dir(tmp_path) / "inputs.json").read_text()) == {
-        "video_url": "https://cdn.example.com/other-3s.mp4"}
+        "video_url": "https://cdn.example.com/other-3s.mp4"
+    }
     unknown = run_cli("run", "--sandbox", str(plan), "--input", "video=x", cwd=tmp_path)
     assert unknown.code == 2 and "did you mean 'video_url'" in unknown.err
 
@@ -235,7 +277,11 @@ def test_inputs_override_defaults_and_are_type_checked(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "env", "fragment"),
     [
-        (["run", "plan.yaml"], {"COMETAPI_KEY": ""}, "COMETAPI_KEY is not set (export your CometAPI key, or try the plan offline with --sandbox)"),
+        (
+            ["run", "plan.yaml"],
+            {"COMETAPI_KEY": ""},
+            "COMETAPI_KEY is not set (export your CometAPI key, or try the plan offline with --sandbox)",
+        ),
         (["run", "--base-url", "http://api.example.com", "plan.yaml"], {}, "must use https"),
         (["run", "--sandbox", "--base-url", "http://127.0.0.1:1", "plan.yaml"], {}, "exclude each other"),
         (["run", "--sandbox", "missing.yaml"], {}, "no such file"),
@@ -259,15 +305,25 @@ def test_invalid_plan_exits_2_with_the_validate_messages(tmp_path: Path, sandbox
 
 def test_interrupt_records_the_step_and_exits_130(tmp_path: Path, sandbox_factory) -> None:
     sandbox = sandbox_factory(SandboxConfig(schedule=Schedule("seconds", 600, 600)))
-    plan = write_plan(tmp_path, INIT + """  - action: create-task
+    plan = write_plan(
+        tmp_path,
+        INIT
+        + """  - action: create-task
     edit_mode: removal
     prompt: remove it
   - action: wait
     poll: {initial: 50ms, max: 100ms}
-""")
+""",
+    )
     env = {**os.environ, "COMETAPI_KEY": SENTINEL_KEY}
-    proc = subprocess.Popen([sys.executable, "-m", "planner", "run", "--base-url", sandbox.base_url, str(plan)],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "planner", "run", "--base-url", sandbox.base_url, str(plan)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and sandbox.state.snapshot()["requests"].get("query-task", 0) < 2:
         time.sleep(0.05)

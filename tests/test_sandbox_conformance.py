@@ -36,15 +36,21 @@ def test_full_flow_on_one_keep_alive_connection(sandbox) -> None:
     sid = data["session_id"]
     sock = raw.conn.sock
 
-    add = conforms("add-selection", raw.post("add-selection", {"session_id": sid, "frame_index": 3,
-                                                                "points": [POINT, {"x": 0.3, "y": 0.6}]}))
+    add = conforms(
+        "add-selection",
+        raw.post("add-selection", {"session_id": sid, "frame_index": 3, "points": [POINT, {"x": 0.3, "y": 0.6}]}),
+    )
     assert add["data"]["res"]["frame_index"] == 3 and len(add["data"]["res"]["rle_mask_list"]) == 1
-    delete = conforms("delete-selection", raw.post("delete-selection", {"session_id": sid, "frame_index": 3,
-                                                                         "points": [{"x": 0.3, "y": 0.6}]}))
+    delete = conforms(
+        "delete-selection",
+        raw.post("delete-selection", {"session_id": sid, "frame_index": 3, "points": [{"x": 0.3, "y": 0.6}]}),
+    )
     assert delete["data"]["status"] == 0
     preview = conforms("preview-selection", raw.post("preview-selection", {"session_id": sid}))
-    create = conforms("create-task", raw.post("", {"session_id": sid, "edit_mode": "removal",
-                                                   "prompt": "remove it from <<<video_1>>>"}))
+    create = conforms(
+        "create-task",
+        raw.post("", {"session_id": sid, "edit_mode": "removal", "prompt": "remove it from <<<video_1>>>"}),
+    )
     task_id = create["data"]["task_id"]
     assert create["data"]["task_status"] == "submitted"
     statuses = [conforms("query-task", raw.query(task_id))["data"]["task_status"] for _ in range(3)]
@@ -83,8 +89,12 @@ def test_masks_are_well_formed_rle_covering_the_points(sandbox) -> None:
 
 @pytest.mark.parametrize(
     ("headers", "status", "code"),
-    [({}, 401, 1001), ({"Authorization": "Basic abc"}, 401, 1002), ({"Authorization": "Bearer "}, 401, 1002),
-     ({"Authorization": "Bearer sk-revoked"}, 401, 1000)],
+    [
+        ({}, 401, 1001),
+        ({"Authorization": "Basic abc"}, 401, 1002),
+        ({"Authorization": "Bearer "}, 401, 1002),
+        ({"Authorization": "Bearer sk-revoked"}, 401, 1000),
+    ],
 )
 def test_authentication(sandbox_factory, headers: dict[str, str], status: int, code: int) -> None:
     sandbox = sandbox_factory(invalid_tokens=("sk-revoked",))
@@ -134,8 +144,12 @@ def test_frame_index_out_of_range(sandbox) -> None:
     raw = Raw(sandbox.base_url)
     sid = raw.init("https://cdn.example.com/a-5s.mp4")
     total = sandbox.state.sessions[sid].total_frame
-    reject(raw.post("add-selection", {"session_id": sid, "frame_index": total, "points": [POINT]}),
-           400, 1201, f"the clip has {total} frames")
+    reject(
+        raw.post("add-selection", {"session_id": sid, "frame_index": total, "points": [POINT]}),
+        400,
+        1201,
+        f"the clip has {total} frames",
+    )
 
 
 def test_eleventh_frame_and_eleventh_point(sandbox) -> None:
@@ -144,20 +158,32 @@ def test_eleventh_frame_and_eleventh_point(sandbox) -> None:
     for frame in range(10):
         assert raw.post("add-selection", {"session_id": sid, "frame_index": frame, "points": [POINT]}).status == 200
     raw.post("clear-selection", {"session_id": sid})
-    reject(raw.post("add-selection", {"session_id": sid, "frame_index": 10, "points": [POINT]}),
-           400, 1201, "at most 10 frames")
+    reject(
+        raw.post("add-selection", {"session_id": sid, "frame_index": 10, "points": [POINT]}),
+        400,
+        1201,
+        "at most 10 frames",
+    )
     nine = [{"x": i / 10, "y": 0.1} for i in range(9)]
     assert raw.post("add-selection", {"session_id": sid, "frame_index": 0, "points": nine}).status == 200
-    reject(raw.post("add-selection", {"session_id": sid, "frame_index": 0, "points": [POINT, {"x": 0.9, "y": 0.9}]}),
-           400, 1201, "would hold 11 points")
+    reject(
+        raw.post("add-selection", {"session_id": sid, "frame_index": 0, "points": [POINT, {"x": 0.9, "y": 0.9}]}),
+        400,
+        1201,
+        "would hold 11 points",
+    )
 
 
 def test_delete_of_points_never_added(sandbox) -> None:
     raw = Raw(sandbox.base_url)
     sid = raw.init()
     raw.post("add-selection", {"session_id": sid, "frame_index": 0, "points": [{"x": 0.42, "y": 0.61}]})
-    reject(raw.post("delete-selection", {"session_id": sid, "frame_index": 0, "points": [{"x": 0.42, "y": 0.6}]}),
-           400, 1201, "was never added on frame 0")
+    reject(
+        raw.post("delete-selection", {"session_id": sid, "frame_index": 0, "points": [{"x": 0.42, "y": 0.6}]}),
+        400,
+        1201,
+        "was never added on frame 0",
+    )
 
 
 def test_task_on_unknown_or_expired_session(sandbox) -> None:
@@ -195,8 +221,12 @@ def test_unsafe_prompt_gives_1301(sandbox_factory) -> None:
     raw = Raw(sandbox.base_url)
     sid = raw.init()
     raw.post("add-selection", {"session_id": sid, "frame_index": 0, "points": [POINT]})
-    reject(raw.post("", {"session_id": sid, "edit_mode": "removal", "prompt": "add GORE to <<<video_1>>>"}),
-           400, 1301, "content-safety")
+    reject(
+        raw.post("", {"session_id": sid, "edit_mode": "removal", "prompt": "add GORE to <<<video_1>>>"}),
+        400,
+        1301,
+        "content-safety",
+    )
 
 
 def test_recognition_failure_is_code_0_with_status_1(sandbox_factory) -> None:
@@ -220,20 +250,27 @@ def test_external_task_id_is_unique_per_key(sandbox) -> None:
     other = Raw(sandbox.base_url, key="sk-other")
     sid = other.init()
     other.post("add-selection", {"session_id": sid, "frame_index": 0, "points": [POINT]})
-    assert other.post("", {"session_id": sid, "edit_mode": "removal", "prompt": "p",
-                           "external_task_id": "job-1"}).status == 200
+    assert (
+        other.post("", {"session_id": sid, "edit_mode": "removal", "prompt": "p", "external_task_id": "job-1"}).status
+        == 200
+    )
 
 
 def test_duration_must_fit_the_source(sandbox) -> None:
     raw = Raw(sandbox.base_url)
     sid = raw.init("https://cdn.example.com/a-5s.mp4")
     raw.post("add-selection", {"session_id": sid, "frame_index": 0, "points": [POINT]})
-    reject(raw.post("", {"session_id": sid, "edit_mode": "removal", "prompt": "p", "duration": "10"}),
-           400, 1201, "does not fit the 5 s source")
+    reject(
+        raw.post("", {"session_id": sid, "edit_mode": "removal", "prompt": "p", "duration": "10"}),
+        400,
+        1201,
+        "does not fit the 5 s source",
+    )
 
 
-@pytest.mark.parametrize(("url", "fragment"), [("https://a/clip-6s.mp4", "6 s long"),
-                                              ("https://a/clip.avi", ".mp4 or .mov")])
+@pytest.mark.parametrize(
+    ("url", "fragment"), [("https://a/clip-6s.mp4", "6 s long"), ("https://a/clip.avi", ".mp4 or .mov")]
+)
 def test_clips_the_api_would_refuse(sandbox, url: str, fragment: str) -> None:
     reject(Raw(sandbox.base_url).post("init-selection", {"video_url": url}), 400, 1201, fragment)
 
@@ -249,7 +286,9 @@ def test_failed_task_reports_task_status_msg(sandbox) -> None:
     raw = Raw(sandbox.base_url)
     sid = raw.init()
     raw.post("add-selection", {"session_id": sid, "frame_index": 0, "points": [POINT]})
-    task_id = raw.post("", {"session_id": sid, "edit_mode": "removal", "prompt": "sandbox-fail"}).body["data"]["task_id"]
+    task_id = raw.post("", {"session_id": sid, "edit_mode": "removal", "prompt": "sandbox-fail"}).body["data"][
+        "task_id"
+    ]
     final = [raw.query(task_id).body["data"] for _ in range(3)][-1]
     assert final["task_status"] == "failed" and "did not pass review" in final["task_status_msg"]
 

@@ -30,8 +30,15 @@ def ready_session(raw: Raw) -> str:
 
 @pytest.mark.parametrize("code", [1302, 1303])
 def test_rate_limit_has_code_and_retry_after_and_changes_nothing(sandbox_factory, code: int) -> None:
-    sandbox = sandbox_factory(SandboxConfig(faults=(fault_from_dict(
-        {"route": "init-selection", "kind": "rate-limit", "nth": [1], "code": code, "retry_after": 2}),)))
+    sandbox = sandbox_factory(
+        SandboxConfig(
+            faults=(
+                fault_from_dict(
+                    {"route": "init-selection", "kind": "rate-limit", "nth": [1], "code": code, "retry_after": 2}
+                ),
+            )
+        )
+    )
     raw = Raw(sandbox.base_url)
     reply = raw.post("init-selection", {"video_url": "https://a/b-5s.mp4"})
     assert (reply.status, reply.body["code"], reply.headers["Retry-After"]) == (429, code, "2")
@@ -41,16 +48,32 @@ def test_rate_limit_has_code_and_retry_after_and_changes_nothing(sandbox_factory
 
 @pytest.mark.parametrize(("code", "status"), [(5000, 500), (5001, 503), (5002, 504)])
 def test_server_errors(sandbox_factory, code: int, status: int) -> None:
-    sandbox = sandbox_factory(SandboxConfig(faults=(fault_from_dict(
-        {"route": "query-task", "kind": "server-error", "nth": [1], "code": code}),)))
+    sandbox = sandbox_factory(
+        SandboxConfig(
+            faults=(fault_from_dict({"route": "query-task", "kind": "server-error", "nth": [1], "code": code}),)
+        )
+    )
     reply = Raw(sandbox.base_url).query("123")
     assert (reply.status, reply.body["code"]) == (status, code)
 
 
 @pytest.mark.parametrize("status", [429, 500, 503, 504, 524])
 def test_gateway_error_uses_cometapi_shape(sandbox_factory, status: int) -> None:
-    sandbox = sandbox_factory(SandboxConfig(faults=(fault_from_dict(
-        {"route": "*", "kind": "gateway-error", "nth": [1], "status": status, "error_code": "model_not_found"}),)))
+    sandbox = sandbox_factory(
+        SandboxConfig(
+            faults=(
+                fault_from_dict(
+                    {
+                        "route": "*",
+                        "kind": "gateway-error",
+                        "nth": [1],
+                        "status": status,
+                        "error_code": "model_not_found",
+                    }
+                ),
+            )
+        )
+    )
     reply = Raw(sandbox.base_url).post("init-selection", {"video_url": "https://a/b-5s.mp4"})
     assert reply.status == status
     error = reply.body["error"]
@@ -69,8 +92,9 @@ def test_reset_drops_the_connection_before_handling(sandbox_factory) -> None:
 
 
 def test_delay_outlasts_the_client_but_the_request_is_handled(sandbox_factory) -> None:
-    sandbox = sandbox_factory(SandboxConfig(faults=(fault_from_dict(
-        {"route": "init-selection", "kind": "delay", "nth": [1], "delay": 0.6}),)))
+    sandbox = sandbox_factory(
+        SandboxConfig(faults=(fault_from_dict({"route": "init-selection", "kind": "delay", "nth": [1], "delay": 0.6}),))
+    )
     raw = Raw(sandbox.base_url, timeout=0.2)
     with pytest.raises(socket.timeout):
         raw.post("init-selection", {"video_url": "https://a/b-5s.mp4"})
@@ -127,10 +151,14 @@ def test_probabilistic_faults_are_seeded_and_repeatable(sandbox_factory) -> None
 
 
 def test_nth_targets_exact_requests_and_times_bounds_a_rule(sandbox_factory) -> None:
-    sandbox = sandbox_factory(SandboxConfig(faults=(
-        fault_from_dict({"route": "init-selection", "kind": "server-error", "nth": [2, 4]}),
-        fault_from_dict({"route": "*", "kind": "rate-limit", "probability": 1.0, "times": 1}),
-    )))
+    sandbox = sandbox_factory(
+        SandboxConfig(
+            faults=(
+                fault_from_dict({"route": "init-selection", "kind": "server-error", "nth": [2, 4]}),
+                fault_from_dict({"route": "*", "kind": "rate-limit", "probability": 1.0, "times": 1}),
+            )
+        )
+    )
     raw = Raw(sandbox.base_url)
     statuses = [raw.post("init-selection", {"video_url": "https://a/b-5s.mp4"}).status for _ in range(5)]
     assert statuses == [429, 500, 200, 500, 200]
@@ -138,8 +166,13 @@ def test_nth_targets_exact_requests_and_times_bounds_a_rule(sandbox_factory) -> 
 
 @pytest.mark.parametrize(
     ("spec", "fragment"),
-    [("create-task:explode@1", "not one of"), ("nowhere:reset@1", "not one of"), ("create-task:reset", "@N or %P"),
-     ("query-task:rate-limit%2", "probability"), ("query-task:reset@x", "bad fault rule")],
+    [
+        ("create-task:explode@1", "not one of"),
+        ("nowhere:reset@1", "not one of"),
+        ("create-task:reset", "@N or %P"),
+        ("query-task:rate-limit%2", "probability"),
+        ("query-task:reset@x", "bad fault rule"),
+    ],
 )
 def test_bad_fault_specs_are_usage_errors(spec: str, fragment: str) -> None:
     with pytest.raises(UsageError, match=fragment):
@@ -148,9 +181,11 @@ def test_bad_fault_specs_are_usage_errors(spec: str, fragment: str) -> None:
 
 def test_config_file(tmp_path: Path) -> None:
     path = tmp_path / "sandbox.yaml"
-    path.write_text("seed: 3\nmax_concurrent_tasks: 1\nunsafe_words: [gore]\n"
-                    "schedule: {unit: seconds, submitted: 2, processing: 4}\n"
-                    "faults:\n  - {route: create-task, kind: lost-response, nth: [1]}\n")
+    path.write_text(
+        "seed: 3\nmax_concurrent_tasks: 1\nunsafe_words: [gore]\n"
+        "schedule: {unit: seconds, submitted: 2, processing: 4}\n"
+        "faults:\n  - {route: create-task, kind: lost-response, nth: [1]}\n"
+    )
     config = load_config(path, faults=(parse_fault("query-task:reset@2"),))
     assert (config.seed, config.max_concurrent_tasks, config.unsafe_words) == (3, 1, ("gore",))
     assert config.schedule.unit == "seconds"

@@ -45,8 +45,7 @@ def test_check_fails_after_an_openapi_document_is_edited(tmp_path: Path) -> None
     shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
     doc = tmp_path / "schemas/openapi/add-selection.yaml"
     doc.write_text(doc.read_text().replace("maxItems: 10", "maxItems: 12"))
-    args = ["--openapi-dir", str(tmp_path / "schemas/openapi"),
-            "--output", str(tmp_path / "schemas/plan.schema.json")]
+    args = ["--openapi-dir", str(tmp_path / "schemas/openapi"), "--output", str(tmp_path / "schemas/plan.schema.json")]
     stale = run_cli("schema", "--check", *args)
     assert stale.code == 1
     assert "is stale" in stale.err

@@ -22,9 +22,7 @@ def check_file(path: Path, overrides: dict[str, Any] | None = None) -> PlanResul
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            result.diagnostics.append(
-                Diagnostic(1, 1, f"file is {size / 2**20:.1f} MiB; a plan may be at most 1 MiB")
-            )
+            result.diagnostics.append(Diagnostic(1, 1, f"file is {size / 2**20:.1f} MiB; a plan may be at most 1 MiB"))
             return result
         raw = path.read_bytes()
     except OSError as exc:
@@ -72,8 +70,12 @@ def check_text(text: str, path: Path, overrides: dict[str, Any] | None = None) -
         line, col = doc.position(())
         kind = "a list" if isinstance(doc.data, list) else "a single value"
         result.diagnostics.append(
-            Diagnostic(line, col, f"a plan is a mapping of keys, but this file holds {kind}",
-                       "start with 'version: 1', 'name:' and 'steps:'")
+            Diagnostic(
+                line,
+                col,
+                f"a plan is a mapping of keys, but this file holds {kind}",
+                "start with 'version: 1', 'name:' and 'steps:'",
+            )
         )
         return result
     steps = doc.data.get("steps")
@@ -81,8 +83,13 @@ def check_text(text: str, path: Path, overrides: dict[str, Any] | None = None) -
         # Bound the work before the schema walks every step.
         line, col = doc.position(("steps",), key=True)
         result.diagnostics.append(
-            Diagnostic(line, col, f"steps: has {len(steps)} steps; a plan may have at most {MAX_STEPS}",
-                       "split the work into several plans", ("steps",))
+            Diagnostic(
+                line,
+                col,
+                f"steps: has {len(steps)} steps; a plan may have at most {MAX_STEPS}",
+                "split the work into several plans",
+                ("steps",),
+            )
         )
         return result
     result.diagnostics.extend(structure.check(doc))

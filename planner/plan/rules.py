@@ -28,7 +28,7 @@ from planner.yamlload import Document
 MAX_FRAMES = 10
 MAX_POINTS = 10
 PLACEHOLDER = re.compile(r"<<<\s*([A-Za-z0-9_]+)\s*>>>")
-_PY_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool}
+_PY_TYPES: dict[str, type | tuple[type, ...]] = {"string": str, "integer": int, "number": (int, float), "boolean": bool}
 
 
 @dataclass
@@ -130,11 +130,9 @@ class _Checker:
             elif action.name == "query-task":
                 task_step = _ref_step(fields.get("task_id"), ids, raw_steps, "create-task")
 
-            options = {k: raw[k] for k in ("name", "timeout", "retry") if k in raw}
+            options: dict[str, Any] = {k: raw[k] for k in ("name", "timeout", "retry") if k in raw}
             line = self.doc.position(base)[0]
-            steps.append(
-                Step(index, action.name, step_id, fields, options, line, session_step, task_step)
-            )
+            steps.append(Step(index, action.name, step_id, fields, options, line, session_step, task_step))
         return Plan(
             name=self.data["name"],
             description=self.data.get("description", ""),
@@ -166,8 +164,11 @@ class _Checker:
             for ref in refs:
                 if ref.step is None:
                     if ref.name not in specs:
-                        self.error(path, f"unknown input '{ref.name}'", did_you_mean(ref.name, specs)
-                                   or "declare it under inputs:")
+                        self.error(
+                            path,
+                            f"unknown input '{ref.name}'",
+                            did_you_mean(ref.name, specs) or "declare it under inputs:",
+                        )
                         ok = False
                     continue
                 if ref.step == raw_steps[index].get("id"):
@@ -176,8 +177,11 @@ class _Checker:
                     continue
                 if ref.step not in ids or ids[ref.step] == index:
                     if ref.step in later:
-                        self.error(path, f"step '{ref.step}' runs later (steps[{later[ref.step]}])",
-                                   "a step can only use outputs of steps before it")
+                        self.error(
+                            path,
+                            f"step '{ref.step}' runs later (steps[{later[ref.step]}])",
+                            "a step can only use outputs of steps before it",
+                        )
                     else:
                         self.error(path, f"no step has id '{ref.step}'", did_you_mean(ref.step, ids))
                     ok = False
@@ -187,8 +191,7 @@ class _Checker:
                     self.error(
                         path,
                         f"step '{ref.step}' ({target.name}) has no output '{ref.name}'",
-                        did_you_mean(ref.name, target.outputs)
-                        or "outputs: " + ", ".join(target.outputs),
+                        did_you_mean(ref.name, target.outputs) or "outputs: " + ", ".join(target.outputs),
                     )
                     ok = False
         if not ok:
@@ -232,12 +235,12 @@ class _Checker:
                     continue
                 path = (*base, "points", i)
                 if key in current:
-                    self.error(path, f"point {_fmt(key)} is already selected on frame {frame} "
-                                     f"(line {current[key]})")
+                    self.error(path, f"point {_fmt(key)} is already selected on frame {frame} (line {current[key]})")
                     continue
                 if len(current) >= MAX_POINTS:
-                    self.error(path, f"frame {frame} would hold {len(current) + 1} points; "
-                                     f"at most {MAX_POINTS} per frame")
+                    self.error(
+                        path, f"frame {frame} would hold {len(current) + 1} points; at most {MAX_POINTS} per frame"
+                    )
                     return
                 current[key] = self.doc.position(path)[0]
         else:
@@ -255,8 +258,7 @@ class _Checker:
                     if nearest is not None
                     else f"frame {frame} has no selected points here"
                 )
-                self.error((*base, "points", i),
-                           f"point {_fmt(key)} was not added to frame {frame}", hint)
+                self.error((*base, "points", i), f"point {_fmt(key)} was not added to frame {frame}", hint)
 
     def create_task(self, base: JsonPath, fields: dict[str, Any], session: _Session | None) -> None:
         if session is not None and session.task_step is not None:
@@ -280,8 +282,11 @@ class _Checker:
                     have = f"{count} image{'s' if count != 1 else ''}" if count else "no image_list"
                     self.error((*base, "prompt"), f"<<<{name}>>> refers to image {n}, but the step has {have}")
             elif name != "video_1" and not image:
-                self.error((*base, "prompt"), f"unknown placeholder <<<{name}>>>",
-                           did_you_mean(name, known) or "placeholders are <<<video_1>>> and <<<image_N>>>")
+                self.error(
+                    (*base, "prompt"),
+                    f"unknown placeholder <<<{name}>>>",
+                    did_you_mean(name, known) or "placeholders are <<<video_1>>> and <<<image_N>>>",
+                )
 
     def task_ref(
         self,
@@ -321,8 +326,9 @@ class _Checker:
     ) -> int | None:
         if "task_id" not in fields:
             if not waits:
-                self.error((*base, "action"), "download needs a wait step before it",
-                           "add a wait step after create-task")
+                self.error(
+                    (*base, "action"), "download needs a wait step before it", "add a wait step after create-task"
+                )
                 return None
             return waits[-1][1]
         target = _ref_step(fields["task_id"], ids, raw_steps, None)
@@ -335,8 +341,9 @@ class _Checker:
         if action == "create-task" and target in waited:
             return target
         if action == "create-task":
-            self.error((*base, "task_id"), "this task is never waited for",
-                       "add a wait step for it before the download")
+            self.error(
+                (*base, "task_id"), "this task is never waited for", "add a wait step for it before the download"
+            )
             return None
         self.error((*base, "task_id"), f"refers to a {action} step; it must refer to a wait or create-task step")
         return None
@@ -385,7 +392,12 @@ def _is_task_ref(value: Any) -> bool:
         refs = expressions.refs(value)
     except ExpressionError:
         return False
-    return len(refs) == 1 and refs[0].name == "task_id" and value.strip().startswith("${{") and value.strip().endswith("}}")
+    return (
+        len(refs) == 1
+        and refs[0].name == "task_id"
+        and value.strip().startswith("${{")
+        and value.strip().endswith("}}")
+    )
 
 
 def _ref_step(value: Any, ids: dict[str, int], raw_steps: list[dict[str, Any]], kind: str | None) -> int | None:

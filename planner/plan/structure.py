@@ -97,8 +97,8 @@ def _hint(error: Any) -> str | None:
 
 def _type_name(expected: Any) -> str:
     if isinstance(expected, list):
-        return " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
-    return _TYPE_NAMES.get(expected, str(expected))
+        return " or ".join(_TYPE_NAMES.get(str(t), str(t)) for t in expected)
+    return _TYPE_NAMES.get(str(expected), str(expected))
 
 
 def _describe(error: Any, doc: Document) -> Iterator[Diagnostic]:
@@ -194,15 +194,15 @@ def _describe(error: Any, doc: Document) -> Iterator[Diagnostic]:
         yield at(f"has {len(value)} entries; at most {error.validator_value} allowed")
         return
     if keyword == "propertyNames":
-        yield at(f"{short(value)} is not a valid name", hint="names start with a letter or _, then letters, digits, _ or -")
+        yield at(
+            f"{short(value)} is not a valid name", hint="names start with a letter or _, then letters, digits, _ or -"
+        )
         return
     yield at(error.message)
 
 
 def _allows_expression(branches: Any) -> bool:
-    return isinstance(branches, list) and any(
-        isinstance(b, dict) and b.get("$ref") == EXPRESSION_REF for b in branches
-    )
+    return isinstance(branches, list) and any(isinstance(b, dict) and b.get("$ref") == EXPRESSION_REF for b in branches)
 
 
 def _only_required(branches: Any) -> bool:

@@ -13,8 +13,15 @@ MARKS = {"succeeded": "ok", "failed": "FAILED", "interrupted": "INTERRUPTED", "s
 
 
 class Console:
-    def __init__(self, write: Callable[[str], None], redactor: Redactor, *, live: Callable[[str], None] | None = None,
-                 every: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        write: Callable[[str], None],
+        redactor: Redactor,
+        *,
+        live: Callable[[str], None] | None = None,
+        every: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._write = write
         self._live = live
         self.redactor = redactor
@@ -41,19 +48,24 @@ class Console:
     def __call__(self, event: Any) -> None:
         if isinstance(event, ev.RunStarted):
             self.total = event.steps
-            self.write(f"planner: run {event.run_id} of '{event.plan_name}' ({event.steps} steps) "
-                       f"against {event.base_url}")
+            self.write(
+                f"planner: run {event.run_id} of '{event.plan_name}' ({event.steps} steps) against {event.base_url}"
+            )
             if event.run_dir:
                 self.write(f"planner: recording to {event.run_dir}")
         elif isinstance(event, ev.StepStarted) and self._live is not None:
             self.live(f"   {event.index + 1:02d}/{self.total:02d} {event.label} ({event.action}) ...")
         elif isinstance(event, ev.Attempt) and event.retry_in is not None:
             what = event.error or (f"HTTP {event.http_status}" if event.http_status else "no answer")
-            self.write(f"   {event.index + 1:02d}/{self.total:02d} attempt {event.number} failed ({what}); "
-                       f"retrying in {event.retry_in:.1f}s")
+            self.write(
+                f"   {event.index + 1:02d}/{self.total:02d} attempt {event.number} failed ({what}); "
+                f"retrying in {event.retry_in:.1f}s"
+            )
         elif isinstance(event, ev.Progress):
-            self.live(f"   {event.index + 1:02d}/{self.total:02d} {event.label}: task {event.task_status}, "
-                      f"{event.elapsed:.0f}s elapsed, {event.polls} polls")
+            self.live(
+                f"   {event.index + 1:02d}/{self.total:02d} {event.label}: task {event.task_status}, "
+                f"{event.elapsed:.0f}s elapsed, {event.polls} polls"
+            )
         elif isinstance(event, ev.StepFinished):
             r = event.result
             detail = ""
@@ -61,16 +73,19 @@ class Console:
                 detail = f"  {r.error.line()}"
             elif r.attempts and r.attempts[-1].get("http_status") is not None:
                 detail = f"  HTTP {r.attempts[-1]['http_status']}"
-            self.write(f"{MARKS[r.status]:>11} {r.index + 1:02d}/{self.total:02d} {r.label} ({r.action}) "
-                       f"{r.elapsed:.2f}s{detail}")
+            self.write(
+                f"{MARKS[r.status]:>11} {r.index + 1:02d}/{self.total:02d} {r.label} ({r.action}) "
+                f"{r.elapsed:.2f}s{detail}"
+            )
         elif isinstance(event, ev.RunFinished):
             self.summary(event)
 
     def summary(self, event: ev.RunFinished) -> None:
         rows = [("step", "id", "action", "status", "attempts", "time")]
         for r in event.results:
-            rows.append((f"{r.index + 1:02d}", r.id or "-", r.action, r.status, str(len(r.attempts)),
-                         f"{r.elapsed:.2f}s"))
+            rows.append(
+                (f"{r.index + 1:02d}", r.id or "-", r.action, r.status, str(len(r.attempts)), f"{r.elapsed:.2f}s")
+            )
         for index in range(len(event.results), self.total):
             rows.append((f"{index + 1:02d}", "", "", "not run", "", ""))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

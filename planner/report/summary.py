@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+
 from planner.run import events as ev
 from planner.secrets import Redactor
 
@@ -42,13 +43,20 @@ def junit_xml(event: ev.RunFinished, plan_name: str, labels: list[tuple[str, str
 
     failures = sum(1 for r in event.results if r.status == "failed")
     errors = sum(1 for r in event.results if r.status == "interrupted")
-    suite = ET.Element("testsuite", name=f"planner.{plan_name}", tests=str(len(labels)),
-                       failures=str(failures), errors=str(errors),
-                       skipped=str(len(labels) - len(event.results)), time=f"{event.elapsed:.3f}",
-                       timestamp=event.started_at)
+    suite = ET.Element(
+        "testsuite",
+        name=f"planner.{plan_name}",
+        tests=str(len(labels)),
+        failures=str(failures),
+        errors=str(errors),
+        skipped=str(len(labels) - len(event.results)),
+        time=f"{event.elapsed:.3f}",
+        timestamp=event.started_at,
+    )
     for index, (label, action) in enumerate(labels):
-        case = ET.SubElement(suite, "testcase", classname=f"planner.{plan_name}",
-                             name=f"{index + 1:02d} {label} ({action})")
+        case = ET.SubElement(
+            suite, "testcase", classname=f"planner.{plan_name}", name=f"{index + 1:02d} {label} ({action})"
+        )
         result = event.results[index] if index < len(event.results) else None
         if result is None:
             ET.SubElement(case, "skipped", message="not run: an earlier step failed")
@@ -61,4 +69,5 @@ def junit_xml(event: ev.RunFinished, plan_name: str, labels: list[tuple[str, str
     root = ET.Element("testsuites")
     root.append(suite)
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    xml: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return xml

@@ -1,6 +1,6 @@
 """What the runner reports while it works. Outputs subscribe; the runner never prints.
 
-    RunStarted → (StepStarted → [Attempt]... → [Progress]... → StepFinished)... → RunFinished
+RunStarted → (StepStarted → [Attempt]... → [Progress]... → StepFinished)... → RunFinished
 """
 
 from __future__ import annotations

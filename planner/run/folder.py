@@ -13,9 +13,9 @@ so after a crash each file is either complete or absent.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import itertools
 import subprocess
 import time
 from pathlib import Path
@@ -103,7 +103,11 @@ class GitProbe:
         try:
             self._proc = subprocess.Popen(
                 ["git", "-C", str(folder), "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL,
+                text=True,
+            )
         except OSError:
             self._proc = None
 
@@ -131,8 +135,9 @@ IN_FLIGHT_RECORDED = frozenset({"create-task", "wait"})
 class RunLog:
     """Subscriber that keeps run.json and steps/NN-<id>.json current as events arrive."""
 
-    def __init__(self, folder: RunFolder, meta: dict[str, Any], stems: dict[int, str],
-                 git: GitProbe | None = None) -> None:
+    def __init__(
+        self, folder: RunFolder, meta: dict[str, Any], stems: dict[int, str], git: GitProbe | None = None
+    ) -> None:
         self.folder = folder
         self.meta = meta
         self.stems = stems
@@ -142,23 +147,37 @@ class RunLog:
         from planner.run import events as ev
 
         if isinstance(event, ev.RunStarted):
-            self.meta.update(run_id=event.run_id, started_at=event.started_at, status="running",
-                             exit_code=None, ended_at=None)
+            self.meta.update(
+                run_id=event.run_id, started_at=event.started_at, status="running", exit_code=None, ended_at=None
+            )
             self.folder.write("run.json", self.meta)
         elif isinstance(event, ev.StepStarted) and event.action in IN_FLIGHT_RECORDED:
             # What resume needs to know about a step that may be cut off: the task it created
             # or waits for. Other steps are recorded once, when they end.
-            self.folder.write(f"steps/{self.stems[event.index]}.json", {
-                "index": event.index + 1, "action": event.action, "status": "running",
-                "started_at": event.started_at, "request": event.request,
-            }, durable=True)
+            self.folder.write(
+                f"steps/{self.stems[event.index]}.json",
+                {
+                    "index": event.index + 1,
+                    "action": event.action,
+                    "status": "running",
+                    "started_at": event.started_at,
+                    "request": event.request,
+                },
+                durable=True,
+            )
         elif isinstance(event, ev.StepFinished):
             self.folder.write(f"steps/{self.stems[event.result.index]}.json", event.result.as_dict())
         elif isinstance(event, ev.RunFinished):
             if self.git is not None:
                 self.meta["git"] = self.git.result()
-            self.meta.update(status=event.status, exit_code=event.exit_code, ended_at=event.ended_at,
-                             elapsed_s=round(event.elapsed, 3),
-                             steps={"total": self.meta.get("steps", {}).get("total"),
-                                    "succeeded": sum(1 for r in event.results if r.ok)})
+            self.meta.update(
+                status=event.status,
+                exit_code=event.exit_code,
+                ended_at=event.ended_at,
+                elapsed_s=round(event.elapsed, 3),
+                steps={
+                    "total": self.meta.get("steps", {}).get("total"),
+                    "succeeded": sum(1 for r in event.results if r.ok),
+                },
+            )
             self.folder.write("run.json", self.meta)

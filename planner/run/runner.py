@@ -74,8 +74,16 @@ class Context:
 
 
 class Runner:
-    def __init__(self, plan: Plan, options: RunOptions, emit: Emit, *, run_id: str, redactor: Redactor,
-                 run_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        options: RunOptions,
+        emit: Emit,
+        *,
+        run_id: str,
+        redactor: Redactor,
+        run_dir: Path | None = None,
+    ) -> None:
         self.plan = plan
         self.options = options
         self.emit = emit
@@ -91,8 +99,16 @@ class Runner:
 
     def run(self) -> ev.RunFinished:
         started, t0 = utc_now(), time.monotonic()
-        self.emit(ev.RunStarted(self.run_id, self.plan.name, str(self.run_dir) if self.run_dir else None,
-                                self.options.base_url, len(self.plan.steps), started))
+        self.emit(
+            ev.RunStarted(
+                self.run_id,
+                self.plan.name,
+                str(self.run_dir) if self.run_dir else None,
+                self.options.base_url,
+                len(self.plan.steps),
+                started,
+            )
+        )
         results: list[ev.StepResult] = []
         status, code = "succeeded", ExitCode.OK
         try:
@@ -101,15 +117,26 @@ class Runner:
                 results.append(result)
                 self.emit(ev.StepFinished(result))
                 if not result.ok:
-                    status, code = ("interrupted", ExitCode.INTERRUPTED) if result.status == "interrupted" \
+                    status, code = (
+                        ("interrupted", ExitCode.INTERRUPTED)
+                        if result.status == "interrupted"
                         else ("failed", ExitCode.FAILED)
+                    )
                     break
         except KeyboardInterrupt:  # between steps: every finished step is already recorded
             status, code = "interrupted", ExitCode.INTERRUPTED
         finally:
             self.client.close()
-        finished = ev.RunFinished(self.run_id, status, int(code), tuple(results), started, utc_now(),
-                                  time.monotonic() - t0, str(self.run_dir) if self.run_dir else None)
+        finished = ev.RunFinished(
+            self.run_id,
+            status,
+            int(code),
+            tuple(results),
+            started,
+            utc_now(),
+            time.monotonic() - t0,
+            str(self.run_dir) if self.run_dir else None,
+        )
         self.emit(finished)
         return finished
 
@@ -143,10 +170,21 @@ class Runner:
             if step.id:
                 self.context.ids[step.id] = step.index
         return ev.StepResult(
-            index=step.index, id=step.id, label=step.label, action=step.action, name=step.options.get("name"),
-            status=status, started_at=started, ended_at=utc_now(), elapsed=time.monotonic() - t0,
-            request=state["request"], response=reply.record() if reply else None,
-            outputs=state["outputs"], attempts=attempts, error=error, extra=state["extra"],
+            index=step.index,
+            id=step.id,
+            label=step.label,
+            action=step.action,
+            name=step.options.get("name"),
+            status=status,
+            started_at=started,
+            ended_at=utc_now(),
+            elapsed=time.monotonic() - t0,
+            request=state["request"],
+            response=reply.record() if reply else None,
+            outputs=state["outputs"],
+            attempts=attempts,
+            error=error,
+            extra=state["extra"],
         )
 
     # -- API steps -----------------------------------------------------------------------
@@ -171,8 +209,7 @@ class Runner:
         if method == "GET":
             path = path.replace("{task_id}", quote(str(body.get("task_id", "")), safe=""))
             send = None
-        state["request"] = self.redactor.scrub({"method": method, "url": self.client.base_url + path,
-                                                "body": send})
+        state["request"] = self.redactor.scrub({"method": method, "url": self.client.base_url + path, "body": send})
         self.emit(ev.StepStarted(step.index, step.label, step.action, state["request"], utc_now()))
         # Fields without expressions were checked with the plan; check again what was resolved.
         problem = request_problem(step.action, body) if expressions.has_expression(step.fields) else None
@@ -194,19 +231,33 @@ class Runner:
         total = init.get("total_frame")
         frame = body.get("frame_index")
         if isinstance(total, int) and isinstance(frame, int) and frame >= total:
-            raise StepFailure(ev.StepError(
-                "check", f"frame_index {frame} is past the end of the clip: it has {total} frames (0-{total - 1})"))
+            raise StepFailure(
+                ev.StepError(
+                    "check", f"frame_index {frame} is past the end of the clip: it has {total} frames (0-{total - 1})"
+                )
+            )
         length = init.get("original_duration")
         if step.action == "create-task" and isinstance(length, int | float):
             secs = length / 1000
             duration = body.get("duration", "5")
             if (duration == "5" and not 2 <= secs <= 5) or (duration == "10" and not 7 <= secs <= 10):
                 want = '"5"' if secs <= 5 else '"10"'
-                raise StepFailure(ev.StepError(
-                    "check", f'duration "{duration}" does not fit the {secs:g} s source; use duration: {want}'))
+                raise StepFailure(
+                    ev.StepError(
+                        "check", f'duration "{duration}" does not fit the {secs:g} s source; use duration: {want}'
+                    )
+                )
 
-    def call(self, step: Step, method: str, path: str, body: Any, attempts: list[dict[str, Any]],
-             *, deadline: float | None = None) -> Reply:
+    def call(
+        self,
+        step: Step,
+        method: str,
+        path: str,
+        body: Any,
+        attempts: list[dict[str, Any]],
+        *,
+        deadline: float | None = None,
+    ) -> Reply:
         """Send with retries; return the successful reply or raise StepFailure."""
         policy = self.options.retry.with_step(step.options.get("retry"))
         if deadline is None:
@@ -233,11 +284,21 @@ class Runner:
                 raise StepFailure(failure(reply, verdict.kind, verdict.outcome, number), reply)
             self.sleep(wait)
 
-    def record(self, step: Step, attempts: list[dict[str, Any]], number: int, reply: Reply, started: str,
-               wait: float | None) -> None:
-        attempt = ev.Attempt(step.index, number, reply.method, reply.url, started, round(reply.elapsed_ms, 1),
-                             reply.http_status, reply.code, reply.transport_error or _problem(reply),
-                             round(wait, 3) if wait is not None else None)
+    def record(
+        self, step: Step, attempts: list[dict[str, Any]], number: int, reply: Reply, started: str, wait: float | None
+    ) -> None:
+        attempt = ev.Attempt(
+            step.index,
+            number,
+            reply.method,
+            reply.url,
+            started,
+            round(reply.elapsed_ms, 1),
+            reply.http_status,
+            reply.code,
+            reply.transport_error or _problem(reply),
+            round(wait, 3) if wait is not None else None,
+        )
         attempts.append({k: v for k, v in attempt.__dict__.items() if k != "index"})
         self.emit(attempt)
 
@@ -259,47 +320,79 @@ def failure(reply: Reply, kind: str, outcome: str, attempts: int) -> ev.StepErro
         return ev.StepError("transport", message + tries)
     if kind == "rejected":
         status = reply.data.get("status") if isinstance(reply.data, dict) else None
-        return ev.StepError("rejected", f"the API could not recognise the selection (data.status {status})",
-                            reply.http_status, reply.code, None, reply.request_id)
+        return ev.StepError(
+            "rejected",
+            f"the API could not recognise the selection (data.status {status})",
+            reply.http_status,
+            reply.code,
+            None,
+            reply.request_id,
+        )
     if kind == "gateway":
         error = reply.gateway_error or {}
         detail = f" [{error.get('code')}]" if error.get("code") else ""
-        return ev.StepError("gateway", f"CometAPI gateway error{detail}: {reply.message}{tries}",
-                            reply.http_status, None, None, reply.request_id)
+        return ev.StepError(
+            "gateway",
+            f"CometAPI gateway error{detail}: {reply.message}{tries}",
+            reply.http_status,
+            None,
+            None,
+            reply.request_id,
+        )
     if kind == "response":
         what = reply.text[:120] if reply.text else "no JSON envelope"
-        return ev.StepError("response", f"the answer is not the API's JSON envelope: {what!r}{tries}",
-                            reply.http_status, None, None, reply.request_id)
-    return ev.StepError("api", (reply.message or "request refused") + tries, reply.http_status, reply.code,
-                        codes.meaning(reply.code), reply.request_id)
+        return ev.StepError(
+            "response",
+            f"the answer is not the API's JSON envelope: {what!r}{tries}",
+            reply.http_status,
+            None,
+            None,
+            reply.request_id,
+        )
+    return ev.StepError(
+        "api",
+        (reply.message or "request refused") + tries,
+        reply.http_status,
+        reply.code,
+        codes.meaning(reply.code),
+        reply.request_id,
+    )
 
 
 def outputs_of(action: str, data: Any, body: dict[str, Any]) -> dict[str, Any]:
     """The outputs a step exposes to later steps, from its response data."""
-    data = data if isinstance(data, dict) else {}
-    res = data.get("res") if isinstance(data.get("res"), dict) else {}
+    data = _mapping(data)
+    res = _mapping(data.get("res"))
     if action == "init-selection":
         keys = ("session_id", "fps", "total_frame", "original_duration", "width", "height", "normalized_video")
         return {k: data.get(k) for k in keys}
     if action in ("add-selection", "delete-selection"):
         masks = res.get("rle_mask_list")
-        return {"session_id": data.get("session_id"), "frame_index": res.get("frame_index", body.get("frame_index")),
-                "object_count": len(masks) if isinstance(masks, list) else 0}
+        return {
+            "session_id": data.get("session_id"),
+            "frame_index": res.get("frame_index", body.get("frame_index")),
+            "object_count": len(masks) if isinstance(masks, list) else 0,
+        }
     if action == "clear-selection":
         return {"session_id": data.get("session_id")}
     if action == "preview-selection":
-        return {"session_id": data.get("session_id"), **{k: res.get(k) for k in ("video", "video_cover",
-                                                                                  "tracking_output")}}
+        return {
+            "session_id": data.get("session_id"),
+            **{k: res.get(k) for k in ("video", "video_cover", "tracking_output")},
+        }
     if action == "create-task":
         info = data.get("task_info") if isinstance(data.get("task_info"), dict) else {}
-        return {"task_id": data.get("task_id"), "task_status": data.get("task_status"),
-                "external_task_id": info.get("external_task_id") or body.get("external_task_id")}
+        return {
+            "task_id": data.get("task_id"),
+            "task_status": data.get("task_status"),
+            "external_task_id": info.get("external_task_id") or body.get("external_task_id"),
+        }
     return task_outputs(data)
 
 
 def task_outputs(data: dict[str, Any]) -> dict[str, Any]:
-    info = data.get("task_info") if isinstance(data.get("task_info"), dict) else {}
-    result = data.get("task_result") if isinstance(data.get("task_result"), dict) else {}
+    info = _mapping(data.get("task_info"))
+    result = _mapping(data.get("task_result"))
     videos = [v for v in result.get("videos") or [] if isinstance(v, dict)]
     return {
         "task_id": data.get("task_id"),
@@ -308,3 +401,7 @@ def task_outputs(data: dict[str, Any]) -> dict[str, Any]:
         "external_task_id": info.get("external_task_id"),
         "video_url": videos[0].get("url") if videos else None,
     }
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

@@ -45,10 +45,12 @@ def wait(runner: Runner, step: Step, state: dict[str, Any], attempts: list[dict[
 
     task_id = _task_id(runner, step)
     poll = step.fields.get("poll") or {}
-    interval = runner.options.poll_initial if runner.options.poll_initial is not None \
+    interval = (
+        runner.options.poll_initial
+        if runner.options.poll_initial is not None
         else seconds(poll.get("initial"), POLL_INITIAL)
-    ceiling = runner.options.poll_max if runner.options.poll_max is not None \
-        else seconds(poll.get("max"), POLL_MAX)
+    )
+    ceiling = runner.options.poll_max if runner.options.poll_max is not None else seconds(poll.get("max"), POLL_MAX)
     timeout = seconds(step.options.get("timeout"), WAIT_TIMEOUT)
     path = (ACTIONS["query-task"].route or "").replace("{task_id}", quote(task_id, safe=""))
     state["request"] = {"method": "GET", "url": runner.client.base_url + path, "body": None}
@@ -63,8 +65,9 @@ def wait(runner: Runner, step: Step, state: dict[str, Any], attempts: list[dict[
         interval = min(ceiling, max(interval * POLL_GROWTH, 0.0))
         polls += 1
         when = utc_now()
-        reply = runner.client.send("GET", path, timeout=min(runner.options.request_timeout,
-                                                            max(0.1, deadline - time.monotonic())))
+        reply = runner.client.send(
+            "GET", path, timeout=min(runner.options.request_timeout, max(0.1, deadline - time.monotonic()))
+        )
         verdict = judge(reply, selection=False)
         runner.record(step, attempts, polls, reply, when, None)
         if verdict.outcome == "ok":
@@ -82,9 +85,17 @@ def wait(runner: Runner, step: Step, state: dict[str, Any], attempts: list[dict[
                 return
             if status == "failed":
                 state["outputs"] = task_outputs(data)
-                raise StepFailure(ev.StepError(
-                    "task-failed", f"task {task_id} failed: {data.get('task_status_msg') or 'no reason given'}",
-                    reply.http_status, reply.code, None, reply.request_id), reply)
+                raise StepFailure(
+                    ev.StepError(
+                        "task-failed",
+                        f"task {task_id} failed: {data.get('task_status_msg') or 'no reason given'}",
+                        reply.http_status,
+                        reply.code,
+                        None,
+                        reply.request_id,
+                    ),
+                    reply,
+                )
         elif verdict.outcome in ("retry", "ambiguous"):
             failures += 1  # a failed poll does not fail the task
             if failures >= MAX_POLL_FAILURES:
@@ -95,9 +106,13 @@ def wait(runner: Runner, step: Step, state: dict[str, Any], attempts: list[dict[
         else:
             raise StepFailure(failure(reply, verdict.kind, verdict.outcome, 1), reply)
         if time.monotonic() >= deadline:
-            raise StepFailure(ev.StepError(
-                "timeout", f"task {task_id} is still '{status}' after {timeout:g} s; it keeps running "
-                "on the server, so `planner run --resume` can wait for it again"))
+            raise StepFailure(
+                ev.StepError(
+                    "timeout",
+                    f"task {task_id} is still '{status}' after {timeout:g} s; it keeps running "
+                    "on the server, so `planner run --resume` can wait for it again",
+                )
+            )
 
 
 def download(runner: Runner, step: Step, state: dict[str, Any], attempts: list[dict[str, Any]]) -> None:
@@ -153,8 +168,16 @@ def safe_name(base: str, url: str, number: int | None) -> str:
     return f"{stem[:100]}{suffix}"
 
 
-def _fetch(runner: Runner, step: Step, session: Any, url: str, target: Path, cap: int, deadline: float,
-           attempts: list[dict[str, Any]]) -> dict[str, Any]:
+def _fetch(
+    runner: Runner,
+    step: Step,
+    session: Any,
+    url: str,
+    target: Path,
+    cap: int,
+    deadline: float,
+    attempts: list[dict[str, Any]],
+) -> dict[str, Any]:
     import requests
 
     from planner.run.runner import StepFailure
@@ -173,8 +196,16 @@ def _fetch(runner: Runner, step: Step, session: Any, url: str, target: Path, cap
         tmp = temp_path(target)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            with os.fdopen(fd, "wb") as fh, session.get(url, headers=headers, stream=True, allow_redirects=True,
-                                                        timeout=(10, runner.options.request_timeout)) as response:
+            with (
+                os.fdopen(fd, "wb") as fh,
+                session.get(
+                    url,
+                    headers=headers,
+                    stream=True,
+                    allow_redirects=True,
+                    timeout=(10, runner.options.request_timeout),
+                ) as response,
+            ):
                 status = response.status_code
                 if status != 200:
                     error = f"HTTP {status} from the result host"
@@ -182,8 +213,9 @@ def _fetch(runner: Runner, step: Step, session: Any, url: str, target: Path, cap
                     for chunk in response.iter_content(1 << 16):
                         size += len(chunk)
                         if size > cap:
-                            raise StepFailure(ev.StepError(
-                                "download", f"{url} is larger than the {cap}-byte cap (max_bytes)"))
+                            raise StepFailure(
+                                ev.StepError("download", f"{url} is larger than the {cap}-byte cap (max_bytes)")
+                            )
                         digest.update(chunk)
                         fh.write(chunk)
                     fh.flush()
@@ -197,8 +229,18 @@ def _fetch(runner: Runner, step: Step, session: Any, url: str, target: Path, cap
         wait = policy.delay(number, None, runner.rng) if retryable and number < policy.attempts else None
         if wait is not None and time.monotonic() + wait > deadline:
             wait = None
-        attempt = ev.Attempt(step.index, number, "GET", url, started, round((time.perf_counter() - t0) * 1000, 1),
-                             status, None, error, wait)
+        attempt = ev.Attempt(
+            step.index,
+            number,
+            "GET",
+            url,
+            started,
+            round((time.perf_counter() - t0) * 1000, 1),
+            status,
+            None,
+            error,
+            wait,
+        )
         attempts.append({k: v for k, v in attempt.__dict__.items() if k != "index"})
         runner.emit(attempt)
         if error is None:
