@@ -95,7 +95,7 @@ def schema(check: bool, openapi_dir: Path | None, output: Path | None) -> None:
 
 
 @cli.command()
-@click.argument("plan", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("plan", required=False, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--input", "inputs", multiple=True, metavar="NAME=VALUE", help="Override a plan input (repeatable).")
 @click.option("--sandbox", is_flag=True, help="Run against the built-in emulator; no key, no cost.")
 @click.option(
@@ -109,14 +109,28 @@ def schema(check: bool, openapi_dir: Path | None, output: Path | None) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout and nothing else there.")
 @click.option(
-    "--junit",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Write JUnit XML, one test case per step.",
+    "--junit", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Write JUnit XML, one case per step."
 )
 @click.option("--dry-run", is_flag=True, help="Print the requests that would be sent; send nothing.")
+@click.option(
+    "--resume",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Continue an interrupted or failed run in RUN_DIR, keeping the steps that succeeded.",
+)
+@click.option("--force", is_flag=True, help="With --resume: continue even though the plan file changed.")
+@click.option(
+    "--retries", type=click.IntRange(1, 20), default=None, help="Attempts per request, the first included [5]."
+)
+@click.option("--retry-max-delay", default=None, metavar="DURATION", help="Longest pause between attempts [30s].")
+@click.option("--request-timeout", type=click.FloatRange(0.1), default=None, help="Seconds to wait for an answer [60].")
+@click.option(
+    "--lookup-by-external-id",
+    is_flag=True,
+    help="The API finds tasks by external_task_id, so a lost create can be re-sent once a lookup proves it absent.",
+)
 def run(
-    plan: Path,
+    plan: Path | None,
     inputs: tuple[str, ...],
     sandbox: bool,
     base_url: str | None,
@@ -124,18 +138,25 @@ def run(
     as_json: bool,
     junit: Path | None,
     dry_run: bool,
+    resume: Path | None,
+    force: bool,
+    retries: int | None,
+    retry_max_delay: str | None,
+    request_timeout: float | None,
+    lookup_by_external_id: bool,
 ) -> None:
     """Run a plan's steps in order against CometAPI (or the sandbox).
 
     The key comes from COMETAPI_KEY. Every step's request, response and attempts are
-    recorded in the run's folder.
+    recorded in the run's folder; --resume continues a run from it.
     """
     import os
+    import re
 
     from planner.commands import RunRequest, run_plan
 
-    if not plan.exists():
-        raise UsageError(f"{plan}: no such file")
+    if retry_max_delay is not None and not re.fullmatch(r"[0-9]+(\.[0-9]+)?(ms|s|m|h)", retry_max_delay):
+        raise UsageError(f"--retry-max-delay {retry_max_delay!r}: write a duration such as 500ms or 10s")
     request = RunRequest(
         plan=plan,
         inputs=inputs,
@@ -145,6 +166,12 @@ def run(
         json=as_json,
         junit=junit,
         dry_run=dry_run,
+        resume=resume,
+        force=force,
+        retries=retries,
+        retry_max_delay=retry_max_delay,
+        request_timeout=request_timeout,
+        lookup_by_external_id=lookup_by_external_id,
         env=dict(os.environ),
     )
     live = None

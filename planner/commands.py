@@ -120,7 +120,7 @@ SANDBOX_KEY = "sk-planner-sandbox"
 
 @dataclass
 class RunRequest:
-    plan: Path
+    plan: Path | None
     inputs: tuple[str, ...] = ()
     sandbox: bool = False
     base_url: str | None = None
@@ -128,6 +128,12 @@ class RunRequest:
     json: bool = False
     junit: Path | None = None
     dry_run: bool = False
+    resume: Path | None = None
+    force: bool = False
+    retries: int | None = None
+    retry_max_delay: str | None = None
+    request_timeout: float | None = None
+    lookup_by_external_id: bool = False
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -136,7 +142,7 @@ def coerce_inputs(plan: Any, pairs: tuple[str, ...]) -> dict[str, Any]:
     from planner.diagnostics import did_you_mean
 
     values: dict[str, Any] = {}
-    declared = {name: spec for name, spec in ((plan.get("inputs") or {}).items())} if isinstance(plan, dict) else {}
+    declared = dict((plan.get("inputs") or {}).items()) if isinstance(plan, dict) else {}
     for pair in pairs:
         name, sep, raw = pair.partition("=")
         if not sep:
@@ -180,34 +186,63 @@ def check_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def run_plan(req: RunRequest, out: Any, err: Any, live: Any = None) -> ExitCode:
-    """Validate, then run (or describe) a plan. ``out``/``err`` take one line each."""
-    import hashlib
-    import json
-    import signal
-
-    from planner.plan import check_file
+def _checked_plan(
+    path: Path, text: str | None, pairs: tuple[str, ...], inputs: dict[str, Any] | None, err: Any
+) -> tuple[Any, dict[str, Any]] | None:
+    """The checked plan and its input values, or None after printing why it is invalid."""
+    from planner.plan import check_file, check_text
     from planner.report.validation import lines as diagnostic_lines
 
-    result = check_file(req.plan)
-    raw_plan = result.document.data if result.document is not None else None
-    overrides = coerce_inputs(raw_plan, req.inputs)
+    def check(overrides: dict[str, Any] | None = None) -> Any:
+        return check_text(text, path, overrides) if text is not None else check_file(path, overrides)
+
+    result = check()
+    overrides = (
+        inputs if inputs is not None else coerce_inputs(result.document.data if result.document else None, pairs)
+    )
     if overrides and result.ok:
-        result = check_file(req.plan, overrides)  # the rules check input values too
+        result = check(overrides)  # the rules check input values too
     if not result.ok or result.plan is None:
         for line in diagnostic_lines([result], "text"):
             err(line)
         err("planner: the plan is invalid; nothing was sent")
-        return ExitCode.USAGE
+        return None
     plan = result.plan
     missing = [n for n, s in plan.inputs.items() if s.default is None and n not in overrides]
     if missing:
         raise UsageError(f"input {missing[0]!r} has no default; pass --input {missing[0]}=VALUE")
-    inputs = {n: overrides.get(n, s.default) for n, s in plan.inputs.items()}
+    return result, {n: overrides.get(n, s.default) for n, s in plan.inputs.items()}
+
+
+def run_plan(req: RunRequest, out: Any, err: Any, live: Any = None) -> ExitCode:
+    """Validate, then run, resume or describe a plan. ``out``/``err`` take one line each."""
+    import hashlib
+    import json
+    import signal
+
+    resume = None
+    if req.resume is not None:
+        from planner.run import resume as resuming
+
+        if req.plan is not None or req.inputs or req.run_dir or req.dry_run or req.sandbox:
+            raise UsageError("--resume takes the run folder only (no PLAN, --input, --run-dir, --dry-run or --sandbox)")
+        resume = resuming.load(req.resume, force=req.force)
+        checked = _checked_plan(resume.plan_path, resume.plan_text, (), resume.inputs, err)
+    else:
+        if req.plan is None:
+            raise UsageError("give a PLAN to run, or --resume RUN_DIR")
+        if not req.plan.exists():
+            raise UsageError(f"{req.plan}: no such file")
+        checked = _checked_plan(req.plan, None, req.inputs, None, err)
+    if checked is None:
+        return ExitCode.USAGE
+    result, inputs = checked
+    plan = result.plan
 
     if req.sandbox and req.base_url:
         raise UsageError("--sandbox and --base-url exclude each other")
-    base_url = check_base_url(req.base_url or req.env.get("COMETAPI_BASE_URL") or DEFAULT_BASE_URL)
+    recorded_url = resume.meta.get("base_url") if resume else None
+    base_url = check_base_url(req.base_url or recorded_url or req.env.get("COMETAPI_BASE_URL") or DEFAULT_BASE_URL)
     if req.dry_run:
         from planner.run.dryrun import describe
 
@@ -224,40 +259,70 @@ def run_plan(req: RunRequest, out: Any, err: Any, live: Any = None) -> ExitCode:
     from planner.report.console import Console
     from planner.report.summary import as_json, junit_xml
     from planner.run import events as ev
-    from planner.run.folder import GitProbe, RunFolder, RunLog, new_run_id
+    from planner.run.folder import GitProbe, RunFolder, RunLog, new_run_id, utc_now
+    from planner.run.retry import RetryPolicy, seconds
     from planner.run.runner import Runner, RunOptions
     from planner.secrets import Redactor
 
     redactor = Redactor(key, req.env.get("COMETAPI_KEY", ""))
+    retry = RetryPolicy()
+    retry = RetryPolicy(
+        attempts=req.retries if req.retries is not None else retry.attempts,
+        base=retry.base,
+        max_delay=seconds(req.retry_max_delay, retry.max_delay),
+    )
+    options = RunOptions(
+        base_url=base_url, key=key, inputs=inputs, retry=retry, lookup_by_external_id=req.lookup_by_external_id
+    )
+    if req.request_timeout is not None:
+        options.request_timeout = req.request_timeout
     sandbox = None
-    options = RunOptions(base_url=base_url, key=key, inputs=inputs)
     if req.sandbox:
         from planner.sandbox import Sandbox
 
         sandbox = Sandbox().start()
         options.base_url = sandbox.base_url
         options.poll_initial, options.poll_max = 0.01, 0.1  # the sandbox's tasks move per poll, not per second
-    run_id = new_run_id()
-    run_dir = req.run_dir or RunFolder.default_path(Path("runs"), plan.name, run_id)
-    if run_dir.exists() and any(run_dir.iterdir()):
-        raise UsageError(f"{run_dir} is not empty; choose another --run-dir")
-    folder = RunFolder(run_dir, redactor)
-    text = result.text or ""
-    folder.write_bytes("plan.yaml", text.encode())
-    folder.write("inputs.json", inputs)
-    meta = {
-        "planner_version": __version__,
-        "plan": str(req.plan),
-        "plan_sha256": hashlib.sha256(req.plan.read_bytes()).hexdigest(),
-        "base_url": "sandbox (in-process)" if req.sandbox else base_url,
-        "sandbox": req.sandbox,
-        "steps": {"total": len(plan.steps)},
-    }
+
+    kept: dict[int, dict[str, Any]] = {}
+    in_doubt: dict[int, str] = {}
+    if resume is not None:
+        from planner.run import resume as resuming
+
+        resuming.check_sessions(resume, plan)
+        run_id = str(resume.meta.get("run_id") or new_run_id())
+        run_dir = resume.run_dir
+        folder = RunFolder(run_dir, redactor, exist_ok=True)
+        kept = resume.kept(plan)
+        in_doubt = {i: x for i in range(len(plan.steps)) if i not in kept and (x := resume.create_in_doubt(i))}
+        meta = dict(resume.meta)
+        meta.setdefault("resumed", []).append({"at": utc_now(), "from_step": len(kept) + 1})
+        plan_path = Path(str(meta.get("plan")))
+    else:
+        assert req.plan is not None
+        run_id = new_run_id()
+        run_dir = req.run_dir or RunFolder.default_path(Path("runs"), plan.name, run_id)
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise UsageError(f"{run_dir} is not empty; choose another --run-dir")
+        folder = RunFolder(run_dir, redactor)
+        plan_path = req.plan
+        meta = {
+            "planner_version": __version__,
+            "run_id": run_id,
+            "plan": str(req.plan),
+            "plan_sha256": hashlib.sha256(req.plan.read_bytes()).hexdigest(),
+            "base_url": "sandbox (in-process)" if req.sandbox else base_url,
+            "sandbox": req.sandbox,
+            "inputs": inputs,
+            "steps": {"total": len(plan.steps)},
+        }
+        # run.json first: from here on the folder can be resumed, and nothing was sent before it.
+        folder.write("run.json", {**meta, "status": "starting"}, durable=True)
+        folder.write_bytes("plan.yaml", (result.text or "").encode())
+        folder.write("inputs.json", inputs)
     console = Console(err if req.json else out, redactor, live=live)
-    subscribers: list[Callable[[ev.Event], None]] = [
-        RunLog(folder, meta, {s.index: s.file_stem for s in plan.steps}, GitProbe(req.plan)),
-        console,
-    ]
+    stems = {s.index: s.file_stem for s in plan.steps}
+    subscribers: list[Callable[[ev.Event], None]] = [RunLog(folder, meta, stems, GitProbe(plan_path)), console]
 
     def emit(event: ev.Event) -> None:
         for subscriber in subscribers:
@@ -268,7 +333,9 @@ def run_plan(req: RunRequest, out: Any, err: Any, live: Any = None) -> ExitCode:
 
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
-        runner = Runner(plan, options, emit, run_id=run_id, redactor=redactor, run_dir=run_dir)
+        runner = Runner(
+            plan, options, emit, run_id=run_id, redactor=redactor, run_dir=run_dir, kept=kept, in_doubt=in_doubt
+        )
         finished = runner.run()
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -73,10 +73,8 @@ class Console:
                 detail = f"  {r.error.line()}"
             elif r.attempts and r.attempts[-1].get("http_status") is not None:
                 detail = f"  HTTP {r.attempts[-1]['http_status']}"
-            self.write(
-                f"{MARKS[r.status]:>11} {r.index + 1:02d}/{self.total:02d} {r.label} ({r.action}) "
-                f"{r.elapsed:.2f}s{detail}"
-            )
+            mark = "kept" if r.kept else MARKS[r.status]
+            self.write(f"{mark:>11} {r.index + 1:02d}/{self.total:02d} {r.label} ({r.action}) {r.elapsed:.2f}s{detail}")
         elif isinstance(event, ev.RunFinished):
             self.summary(event)
 

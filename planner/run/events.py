@@ -44,6 +44,8 @@ class Attempt:
     error: str | None
     retry_in: float | None = None
     """Seconds until the next attempt when this one will be retried."""
+    note: str | None = None
+    """Why this request was sent when it is not the step's own: a lookup or a replay."""
 
 
 @dataclass(eq=False)
@@ -99,6 +101,8 @@ class StepResult:
     attempts: list[dict[str, Any]] = field(default_factory=list)
     error: StepError | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    kept: bool = False
+    """Restored from the run folder by --resume, not run again."""
 
     @property
     def ok(self) -> bool:

@@ -65,11 +65,11 @@ def write_json(path: Path, data: Any, redactor: Redactor, *, durable: bool = Fal
 
 
 class RunFolder:
-    def __init__(self, path: Path, redactor: Redactor) -> None:
+    def __init__(self, path: Path, redactor: Redactor, *, exist_ok: bool = False) -> None:
         self.path = path
         self.redactor = redactor
         try:
-            (path / "steps").mkdir(parents=True, exist_ok=False)
+            (path / "steps").mkdir(parents=True, exist_ok=exist_ok)
         except OSError as exc:
             raise RunStateError(f"cannot create the run folder {path}: {exc.strerror or exc}") from exc
 
@@ -147,10 +147,9 @@ class RunLog:
         from planner.run import events as ev
 
         if isinstance(event, ev.RunStarted):
-            self.meta.update(
-                run_id=event.run_id, started_at=event.started_at, status="running", exit_code=None, ended_at=None
-            )
-            self.folder.write("run.json", self.meta)
+            self.meta.setdefault("started_at", event.started_at)
+            self.meta.update(run_id=event.run_id, status="running", exit_code=None, ended_at=None)
+            self.folder.write("run.json", self.meta, durable=True)
         elif isinstance(event, ev.StepStarted) and event.action in IN_FLIGHT_RECORDED:
             # What resume needs to know about a step that may be cut off: the task it created
             # or waits for. Other steps are recorded once, when they end.

@@ -26,6 +26,9 @@ Emit = Callable[[ev.Event], None]
 API_STEP_TIMEOUT = 120.0
 NON_IDEMPOTENT = frozenset({"add-selection", "delete-selection", "create-task"})
 """Resending these after an answer was lost could change state twice."""
+SELECTION_EDITS = ("add-selection", "delete-selection", "clear-selection")
+REQUIRED_OUTPUTS = {"init-selection": ("session_id",), "create-task": ("task_id",), "query-task": ("task_status",)}
+"""Outputs without which a step's answer is unusable, even with code 0."""
 
 
 @dataclass
@@ -38,15 +41,19 @@ class RunOptions:
     poll_max: float | None = None
     request_timeout: float = 60.0
     seed: int | None = None
+    lookup_by_external_id: bool = False
+    """The API finds tasks by external_task_id, so a 404 proves a task does not exist."""
 
 
 class StepFailure(Exception):
     """Internal: ends a step with an error (never escapes the runner)."""
 
-    def __init__(self, error: ev.StepError, reply: Reply | None = None) -> None:
+    def __init__(self, error: ev.StepError, reply: Reply | None = None, *, ambiguous: bool = False) -> None:
         super().__init__(error.message)
         self.error = error
         self.reply = reply
+        self.ambiguous = ambiguous
+        """The request may have been processed although no usable answer came back."""
 
 
 class Context:
@@ -83,8 +90,14 @@ class Runner:
         run_id: str,
         redactor: Redactor,
         run_dir: Path | None = None,
+        kept: dict[int, dict[str, Any]] | None = None,
+        in_doubt: dict[int, str] | None = None,
     ) -> None:
         self.plan = plan
+        self.kept = kept or {}
+        """--resume: step index -> its step file, for steps that succeeded earlier."""
+        self.in_doubt = in_doubt or {}
+        """--resume: create-task step index -> external_task_id of a task that may exist."""
         self.options = options
         self.emit = emit
         self.run_id = run_id
@@ -94,6 +107,38 @@ class Runner:
         self.context = Context(options.inputs)
         self.rng = random.Random(options.seed)
         self.sleep: Callable[[float], None] = time.sleep
+        self.edits: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+        """init step index -> selection edits sent since (add/delete bodies, in order)."""
+        self.resume_at: int | None = None
+
+    def restore(self, step: Step, record: dict[str, Any]) -> ev.StepResult:
+        """A step that succeeded in the earlier run: its outputs, as recorded."""
+        outputs = record.get("outputs") or {}
+        extra: dict[str, Any] = {k: record[k] for k in ("videos", "files") if k in record}
+        self.context.outputs[step.index] = outputs
+        self.context.extra[step.index] = extra
+        if step.id:
+            self.context.ids[step.id] = step.index
+        request = record.get("request") or {}
+        if step.session_step is not None and step.action in SELECTION_EDITS:
+            self.remember_edit(step.session_step, step.action, dict(request.get("body") or {}))
+        return ev.StepResult(
+            index=step.index,
+            id=step.id,
+            label=step.label,
+            action=step.action,
+            name=step.options.get("name"),
+            status="succeeded",
+            started_at=str(record.get("started_at", "")),
+            ended_at=str(record.get("ended_at", "")),
+            elapsed=float(record.get("elapsed_s") or 0.0),
+            request=request or None,
+            response=record.get("response"),
+            outputs=outputs,
+            attempts=list(record.get("attempts") or []),
+            extra=extra,
+            kept=True,
+        )
 
     # -- the run -------------------------------------------------------------------------
 
@@ -111,8 +156,16 @@ class Runner:
         )
         results: list[ev.StepResult] = []
         status, code = "succeeded", ExitCode.OK
+        first = True
         try:
             for step in self.plan.steps:
+                if step.index in self.kept:
+                    result = self.restore(step, self.kept[step.index])
+                    self.emit(ev.StepFinished(result))
+                    continue
+                if first and self.kept:
+                    self.resume_at = step.index
+                first = False
                 result = self.step(step)
                 results.append(result)
                 self.emit(ev.StepFinished(result))
@@ -216,9 +269,60 @@ class Runner:
         if problem:
             raise StepFailure(ev.StepError("check", f"the resolved request breaks the API contract: {problem}"))
         self.runtime_checks(step, body)
-        reply = self.call(step, method, path, send, attempts)
+        from planner.run import recovery
+
+        if (
+            step.index == self.resume_at
+            and step.session_step is not None
+            and step.action
+            in (
+                "add-selection",
+                "delete-selection",
+                "clear-selection",
+                "preview-selection",
+            )
+        ):
+            # The killed run may have sent this step already: start from the recorded selection.
+            recovery.replay(self, step, step.session_step, str(body["session_id"]), attempts)
+        found = None
+        if step.index in self.in_doubt:
+            found = recovery.resolve_in_doubt(self, step, body, attempts)
+        try:
+            reply = found or self.call(step, method, path, send, attempts)
+        except StepFailure as failed:
+            if not failed.ambiguous:
+                raise
+            if step.action == "create-task":
+                reply = recovery.reconcile_task(self, step, body, attempts, failed)
+            elif step.action in ("add-selection", "delete-selection"):
+                reply = recovery.reestablish_selection(self, step, body, attempts, failed)
+            else:
+                raise
         state["reply"] = reply
-        state["outputs"] = outputs_of(step.action, reply.data, body)
+        state["outputs"] = outputs = outputs_of(step.action, reply.data, body)
+        missing = [k for k in REQUIRED_OUTPUTS.get(step.action, ()) if not outputs.get(k)]
+        if missing:
+            raise StepFailure(
+                ev.StepError(
+                    "response",
+                    f"the answer has code 0 but no data.{missing[0]}",
+                    reply.http_status,
+                    reply.code,
+                    None,
+                    reply.request_id,
+                ),
+                reply,
+            )
+        if step.session_step is not None and step.action in SELECTION_EDITS:
+            self.remember_edit(step.session_step, step.action, body)
+
+    def remember_edit(self, session_step: int, action: str, body: dict[str, Any]) -> None:
+        """Keep the selection edits of a session, to replay them after an ambiguous failure."""
+        edits = self.edits.setdefault(session_step, [])
+        if action == "clear-selection":
+            edits.clear()
+        else:
+            edits.append((action, {k: v for k, v in body.items() if k != "session_id"}))
 
     def external_task_id(self, step: Step) -> str:
         return f"planner-{self.run_id}-{step.index + 1:02d}"
@@ -257,35 +361,52 @@ class Runner:
         attempts: list[dict[str, Any]],
         *,
         deadline: float | None = None,
+        action: str | None = None,
+        note: str | None = None,
     ) -> Reply:
-        """Send with retries; return the successful reply or raise StepFailure."""
+        """Send with retries; return the successful reply or raise StepFailure.
+
+        ``action`` is the operation being sent when it is not the step's own (a lookup or a
+        replay during recovery); it decides how the answer is judged and whether a lost
+        answer may be resent.
+        """
+        action = action or step.action
         policy = self.options.retry.with_step(step.options.get("retry"))
         if deadline is None:
             deadline = time.monotonic() + seconds(step.options.get("timeout"), API_STEP_TIMEOUT)
-        selection = ACTIONS[step.action].selection
-        idempotent = step.action not in NON_IDEMPOTENT
-        number = 0
+        selection = ACTIONS[action].selection
+        idempotent = action not in NON_IDEMPOTENT
+        tries = 0
         while True:
-            number += 1
+            tries += 1
+            number = len(attempts) + 1
             started = utc_now()
             remaining = max(0.1, deadline - time.monotonic())
             reply = self.client.send(method, path, body, timeout=min(self.options.request_timeout, remaining))
             verdict = judge(reply, selection=selection)
             retryable = verdict.outcome == "retry" or (verdict.outcome == "ambiguous" and idempotent)
             wait = None
-            if verdict.outcome != "ok" and retryable and number < policy.attempts:
-                wait = policy.delay(number, reply.retry_after(), self.rng)
+            if verdict.outcome != "ok" and retryable and tries < policy.attempts:
+                wait = policy.delay(tries, reply.retry_after(), self.rng)
                 if time.monotonic() + wait > deadline:
                     wait = None
-            self.record(step, attempts, number, reply, started, wait)
+            self.record(step, attempts, number, reply, started, wait, note)
             if verdict.outcome == "ok":
                 return reply
             if wait is None:
-                raise StepFailure(failure(reply, verdict.kind, verdict.outcome, number), reply)
+                ambiguous = verdict.outcome == "ambiguous"
+                raise StepFailure(failure(reply, verdict.kind, verdict.outcome, tries), reply, ambiguous=ambiguous)
             self.sleep(wait)
 
     def record(
-        self, step: Step, attempts: list[dict[str, Any]], number: int, reply: Reply, started: str, wait: float | None
+        self,
+        step: Step,
+        attempts: list[dict[str, Any]],
+        number: int,
+        reply: Reply,
+        started: str,
+        wait: float | None,
+        note: str | None = None,
     ) -> None:
         attempt = ev.Attempt(
             step.index,
@@ -298,8 +419,9 @@ class Runner:
             reply.code,
             reply.transport_error or _problem(reply),
             round(wait, 3) if wait is not None else None,
+            note,
         )
-        attempts.append({k: v for k, v in attempt.__dict__.items() if k != "index"})
+        attempts.append({k: v for k, v in attempt.__dict__.items() if k != "index" and (k != "note" or v)})
         self.emit(attempt)
 
 
