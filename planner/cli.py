@@ -124,6 +124,8 @@ def schema(check: bool, openapi_dir: Path | None, output: Path | None) -> None:
 )
 @click.option("--retry-max-delay", default=None, metavar="DURATION", help="Longest pause between attempts [30s].")
 @click.option("--request-timeout", type=click.FloatRange(0.1), default=None, help="Seconds to wait for an answer [60].")
+@click.option("--poll-initial", default=None, metavar="DURATION", help="Override every wait step's first pause.")
+@click.option("--poll-max", default=None, metavar="DURATION", help="Override every wait step's longest pause.")
 @click.option(
     "--lookup-by-external-id",
     is_flag=True,
@@ -144,6 +146,8 @@ def run(
     retry_max_delay: str | None,
     request_timeout: float | None,
     lookup_by_external_id: bool,
+    poll_initial: str | None,
+    poll_max: str | None,
 ) -> None:
     """Run a plan's steps in order against CometAPI (or the sandbox).
 
@@ -155,8 +159,13 @@ def run(
 
     from planner.commands import RunRequest, run_plan
 
-    if retry_max_delay is not None and not re.fullmatch(r"[0-9]+(\.[0-9]+)?(ms|s|m|h)", retry_max_delay):
-        raise UsageError(f"--retry-max-delay {retry_max_delay!r}: write a duration such as 500ms or 10s")
+    for option, value in (
+        ("--retry-max-delay", retry_max_delay),
+        ("--poll-initial", poll_initial),
+        ("--poll-max", poll_max),
+    ):
+        if value is not None and not re.fullmatch(r"[0-9]+(\.[0-9]+)?(ms|s|m|h)", value):
+            raise UsageError(f"{option} {value!r}: write a duration such as 500ms or 10s")
     request = RunRequest(
         plan=plan,
         inputs=inputs,
@@ -172,6 +181,8 @@ def run(
         retry_max_delay=retry_max_delay,
         request_timeout=request_timeout,
         lookup_by_external_id=lookup_by_external_id,
+        poll_initial=poll_initial,
+        poll_max=poll_max,
         env=dict(os.environ),
     )
     live = None
@@ -269,6 +280,10 @@ def main(argv: list[str] | None = None) -> Any:
     except BaseException as exc:  # the one place an unexpected error becomes an exit code
         if isinstance(exc, SystemExit):
             raise
+        import os
+
+        from planner.secrets import Redactor
+
         message, code = render_error(exc)
-        click.echo(message, err=True)
+        click.echo(Redactor(os.environ.get("COMETAPI_KEY", "")).text(message), err=True)
         _finish(code)

@@ -134,6 +134,8 @@ class RunRequest:
     retry_max_delay: str | None = None
     request_timeout: float | None = None
     lookup_by_external_id: bool = False
+    poll_initial: str | None = None
+    poll_max: str | None = None
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -276,6 +278,10 @@ def run_plan(req: RunRequest, out: Any, err: Any, live: Any = None) -> ExitCode:
     )
     if req.request_timeout is not None:
         options.request_timeout = req.request_timeout
+    if req.poll_initial is not None:
+        options.poll_initial = seconds(req.poll_initial, 0)
+    if req.poll_max is not None:
+        options.poll_max = seconds(req.poll_max, 0)
     sandbox = None
     if req.sandbox:
         from planner.sandbox import Sandbox

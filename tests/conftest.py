@@ -40,6 +40,8 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
         timeout=timeout,
         check=False,
     )
+    # The secrets guarantee, checked on every CLI run of the suite, failing ones included.
+    assert SENTINEL_KEY not in proc.stdout + proc.stderr, "the API key leaked into the output"
     return Completed(proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - started)
 
 
@@ -77,3 +79,15 @@ def close_raw_connections():
     yield
     while Raw.opened:
         Raw.opened.pop().close()
+
+
+@pytest.fixture(autouse=True)
+def no_key_in_files(request):
+    """After every test, no file it wrote (run folders, reports) holds the sentinel key."""
+    root = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
+    yield
+    if root is None:
+        return
+    needle = SENTINEL_KEY.encode()
+    leaked = [p for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
+    assert leaked == [], f"the API key was written to {leaked}"

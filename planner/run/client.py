@@ -115,7 +115,9 @@ def judge(reply: Reply, *, selection: bool) -> Verdict:
         return Verdict("fail", "response")
     if code == 0 and 200 <= status < 300:
         data = reply.data
-        if selection and (not isinstance(data, dict) or data.get("status") != 0):
+        if selection and not (isinstance(data, dict) and isinstance(data.get("status"), int)):
+            return Verdict("fail", "shape")
+        if selection and data.get("status") != 0:
             return Verdict("fail", "rejected")
         return Verdict("ok")
     if code in codes.RETRYABLE_CODES:

@@ -461,6 +461,15 @@ def failure(reply: Reply, kind: str, outcome: str, attempts: int) -> ev.StepErro
             None,
             reply.request_id,
         )
+    if kind == "shape":
+        return ev.StepError(
+            "response",
+            "the answer has code 0 but no data.status",
+            reply.http_status,
+            reply.code,
+            None,
+            reply.request_id,
+        )
     if kind == "response":
         what = reply.text[:120] if reply.text else "no JSON envelope"
         return ev.StepError(
