@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def one_line(text: str) -> str:
+    """Escape newlines and other control characters: a diagnostic is always one line."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
 
 JsonPath = tuple[str | int, ...]
 
@@ -19,15 +29,15 @@ class Diagnostic:
     severity: str = field(default="error", compare=False)
 
     def text(self) -> str:
-        return f"{self.message} ({self.hint})" if self.hint else self.message
+        return one_line(f"{self.message} ({self.hint})" if self.hint else self.message)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "line": self.line,
             "col": self.col,
             "severity": self.severity,
-            "message": self.message,
-            "hint": self.hint,
+            "message": one_line(self.message),
+            "hint": one_line(self.hint) if self.hint else None,
             "path": display_path(self.path),
         }
 
@@ -38,6 +48,8 @@ def display_path(path: Iterable[str | int]) -> str:
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif not _PLAIN_KEY.match(part):
+            out += f"[{one_line(repr(part))}]"
         else:
             out += f".{part}" if out else str(part)
     return out
