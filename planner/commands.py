@@ -229,6 +229,9 @@ def run_plan(req: RunRequest, out: Any, err: Any, live: Any = None) -> ExitCode:
         if req.plan is not None or req.inputs or req.run_dir or req.dry_run or req.sandbox:
             raise UsageError("--resume takes the run folder only (no PLAN, --input, --run-dir, --dry-run or --sandbox)")
         resume = resuming.load(req.resume, force=req.force)
+        if resume.meta.get("status") == "succeeded":
+            out(f"planner: the run in {req.resume} already succeeded; nothing to do")
+            return ExitCode.OK
         checked = _checked_plan(resume.plan_path, resume.plan_text, (), resume.inputs, err)
     else:
         if req.plan is None:

@@ -254,10 +254,10 @@ def test_resume_refuses_an_expired_session(tmp_path: Path, sandbox_factory) -> N
     assert refused.code == 2 and "has expired" in refused.err
 
 
-def test_sandbox_runs_and_finished_runs_are_not_resumed(tmp_path: Path) -> None:
+def test_finished_runs_have_nothing_to_resume(tmp_path: Path) -> None:
     assert run_cli("run", "--sandbox", str(REMOVAL), "--run-dir", "done", cwd=tmp_path).code == 0
     done = run_cli("run", "--resume", "done", cwd=tmp_path)
-    assert done.code == 2 and "already succeeded" in done.err
+    assert done.code == 0 and "already succeeded; nothing to do" in done.out
     missing = run_cli("run", "--resume", "nowhere", cwd=tmp_path)
     assert missing.code == 2 and "not a run folder" in missing.err
 

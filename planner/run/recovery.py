@@ -6,7 +6,9 @@ these are never simply resent (see docs/reliability.md):
 * **create-task**: look the task up by its ``external_task_id``. Found: adopt it. Not
   found: that proves nothing unless the API is known to support the lookup
   (``--lookup-by-external-id``); only then is the task created again, with the same
-  ``external_task_id``. Otherwise the step stops, and ``--resume`` looks again later.
+  ``external_task_id``, which the API keeps unique per account: if the lost request was
+  still in flight and lands first, the new one is refused and the next lookup finds the
+  task. Otherwise the step stops, and ``--resume`` looks again later.
 * **add-selection / delete-selection**: re-establish the selection: clear it, replay the
   session's recorded edits, then send this edit again. The result is the same whether or
   not the lost request had been applied.
@@ -70,7 +72,9 @@ def reconcile_task(
         try:
             return runner.call(step, "POST", path, body, attempts, note="created again: the lookup proved it absent")
         except StepFailure as again:
-            if not again.ambiguous:
+            # The same external_task_id is unique per account: if the first request was still in
+            # flight and got there first, this one is refused, and the next lookup finds the task.
+            if not again.ambiguous and (again.reply is None or again.reply.code not in (1200, 1201)):
                 raise
             failed = again
     raise StepFailure(ev.StepError("unknown-outcome", f"{failed.error.message}; gave up after three lookups"))

@@ -57,6 +57,7 @@ class Resume:
 
 
 def load(run_dir: Path, *, force: bool) -> Resume:
+    """The run as recorded; refuses (UsageError) what cannot be resumed."""
     meta_path = run_dir / "run.json"
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -64,9 +65,7 @@ def load(run_dir: Path, *, force: bool) -> Resume:
         raise UsageError(f"{run_dir} is not a run folder (no run.json)") from exc
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot read {meta_path}: {exc}") from exc
-    if meta.get("status") == "succeeded":
-        raise UsageError(f"the run in {run_dir} already succeeded; there is nothing to resume")
-    if meta.get("sandbox"):
+    if meta.get("sandbox") and meta.get("status") != "succeeded":
         raise UsageError(
             "a --sandbox run cannot be resumed: its in-process sandbox ended with it",
             hint="run against `planner sandbox` with --base-url to try resuming",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import struct
+import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -35,6 +36,16 @@ class _Server(ThreadingHTTPServer):
         self.state = state
         self.faults = faults
         self.verbose = verbose
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that goes away mid-request is normal for a server: no traceback for it."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            return
+        if self.verbose:
+            super().handle_error(request, client_address)
+        else:
+            print(f"planner sandbox: {type(error).__name__}: {error}", file=sys.stderr)
 
 
 class _Handler(BaseHTTPRequestHandler):
