@@ -38,6 +38,8 @@ def fast_validator() -> Any:
     """The generated fastjsonschema validator module, or None if it cannot be loaded."""
     import importlib.util
 
+    import hashlib
+
     path = schemas_dir() / "plan_validator.py"
     spec = importlib.util.spec_from_file_location("planner._plan_validator", path)
     if spec is None or spec.loader is None:
@@ -47,4 +49,7 @@ def fast_validator() -> Any:
         spec.loader.exec_module(module)
     except Exception:  # a broken artefact only costs speed; jsonschema still decides
         return None
+    schema = hashlib.sha256(plan_schema_path().read_bytes()).hexdigest()
+    if getattr(module, "SCHEMA_SHA256", None) != schema:
+        return None  # made from another schema: not to be trusted
     return module

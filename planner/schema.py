@@ -268,14 +268,29 @@ VALIDATOR_HEADER = (
 )
 
 
+def schema_digest(schema_text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(schema_text.encode()).hexdigest()
+
+
 def generate_validator(schema_text: str) -> str:
     """Python source of a fast validator for the plan schema (the valid-plan fast path).
 
     fastjsonschema speaks draft-07; every keyword the plan schema uses means the same there.
+    The module records the sha256 of the schema it was made from: a validator made from
+    another schema is never used, and ``planner schema --check`` reports it as stale.
     """
     import fastjsonschema
 
     schema = json.loads(schema_text)
     schema["$schema"] = "http://json-schema.org/draft-07/schema#"
     code: str = fastjsonschema.compile_to_code(schema)
-    return VALIDATOR_HEADER + code
+    return f"{VALIDATOR_HEADER}{code}\n\nSCHEMA_SHA256 = {schema_digest(schema_text)!r}\n"
+
+
+def validator_digest(code: str) -> str | None:
+    """The schema sha256 a generated validator records, or None."""
+    marker = "\nSCHEMA_SHA256 = '"
+    at = code.rfind(marker)
+    return code[at + len(marker) : at + len(marker) + 64] if at >= 0 else None

@@ -1523,3 +1523,5 @@ def validate____defs_input(data, custom_formats={}, name_prefix=None):
         if data_keys:
             raise JsonSchemaValueException("" + (name_prefix or "data") + " must not contain "+str(data_keys)+" properties", value=data, name="" + (name_prefix or "data") + "", definition={'type': 'object', 'additionalProperties': False, 'properties': {'description': {'type': 'string'}, 'type': {'enum': ['string', 'integer', 'number', 'boolean']}, 'default': {'type': ['string', 'integer', 'number', 'boolean']}}}, rule='additionalProperties')
     return data
+
+SCHEMA_SHA256 = '921854cc7e975e6d5df40ea632921980d20717239a9e84664e193d269faa868b'

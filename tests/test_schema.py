@@ -51,3 +51,27 @@ def test_check_fails_after_an_openapi_document_is_edited(tmp_path: Path) -> None
     assert "is stale" in stale.err
     assert run_cli("schema", *args).code == 0
     assert run_cli("schema", "--check", *args).code == 0
+
+
+def test_check_fails_when_the_fast_validator_was_made_from_another_schema(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+    validator = tmp_path / "schemas/plan_validator.py"
+    validator.write_text(validator.read_text().replace("SCHEMA_SHA256 = '", "SCHEMA_SHA256 = '0"))
+    args = ["--openapi-dir", str(tmp_path / "schemas/openapi"), "--output", str(tmp_path / "schemas/plan.schema.json")]
+    stale = run_cli("schema", "--check", *args)
+    assert stale.code == 1
+    assert "plan_validator.py is stale" in stale.err
+
+
+def test_a_fast_validator_made_from_another_schema_is_never_used(tmp_path: Path, monkeypatch) -> None:
+    from planner import resources
+
+    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+    schema = tmp_path / "schemas/plan.schema.json"
+    schema.write_text(schema.read_text().replace('"maxItems": 200', '"maxItems": 201'))
+    monkeypatch.setattr(resources, "schemas_dir", lambda: tmp_path / "schemas")
+    resources.fast_validator.cache_clear()
+    try:
+        assert resources.fast_validator() is None
+    finally:
+        resources.fast_validator.cache_clear()
