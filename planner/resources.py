@@ -36,9 +36,8 @@ def plan_schema() -> dict[str, Any]:
 @functools.cache
 def fast_validator() -> Any:
     """The generated fastjsonschema validator module, or None if it cannot be loaded."""
-    import importlib.util
-
     import hashlib
+    import importlib.util
 
     path = schemas_dir() / "plan_validator.py"
     spec = importlib.util.spec_from_file_location("planner._plan_validator", path)

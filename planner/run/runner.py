@@ -269,29 +269,22 @@ class Runner:
         if problem:
             raise StepFailure(ev.StepError("check", f"the resolved request breaks the API contract: {problem}"))
         self.runtime_checks(step, body)
-        from planner.run import recovery
-
-        if (
-            step.index == self.resume_at
-            and step.session_step is not None
-            and step.action
-            in (
-                "add-selection",
-                "delete-selection",
-                "clear-selection",
-                "preview-selection",
-            )
-        ):
-            # The killed run may have sent this step already: start from the recorded selection.
-            recovery.replay(self, step, step.session_step, str(body["session_id"]), attempts)
         found = None
-        if step.index in self.in_doubt:
-            found = recovery.resolve_in_doubt(self, step, body, attempts)
+        if step.index == self.resume_at or step.index in self.in_doubt:
+            from planner.run import recovery
+
+            if step.session_step is not None and step.action in (*SELECTION_EDITS, "preview-selection"):
+                # The killed run may have sent this step already: start from the recorded selection.
+                recovery.replay(self, step, step.session_step, str(body["session_id"]), attempts)
+            if step.index in self.in_doubt:
+                found = recovery.resolve_in_doubt(self, step, body, attempts)
         try:
             reply = found or self.call(step, method, path, send, attempts)
         except StepFailure as failed:
             if not failed.ambiguous:
                 raise
+            from planner.run import recovery
+
             if step.action == "create-task":
                 reply = recovery.reconcile_task(self, step, body, attempts, failed)
             elif step.action in ("add-selection", "delete-selection"):
