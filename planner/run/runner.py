@@ -79,6 +79,13 @@ class Context:
     def resolve(self, value: Any) -> Any:
         return expressions.resolve(value, self.lookup)
 
+    def publish(self, step: Step, outputs: dict[str, Any], extra: dict[str, Any]) -> None:
+        """Make a finished step's outputs visible to the steps after it."""
+        self.outputs[step.index] = outputs
+        self.extra[step.index] = extra
+        if step.id:
+            self.ids[step.id] = step.index
+
 
 class Runner:
     def __init__(
@@ -115,10 +122,7 @@ class Runner:
         """A step that succeeded in the earlier run: its outputs, as recorded."""
         outputs = record.get("outputs") or {}
         extra: dict[str, Any] = {k: record[k] for k in ("videos", "files") if k in record}
-        self.context.outputs[step.index] = outputs
-        self.context.extra[step.index] = extra
-        if step.id:
-            self.context.ids[step.id] = step.index
+        self.context.publish(step, outputs, extra)
         request = record.get("request") or {}
         if step.session_step is not None and step.action in SELECTION_EDITS:
             self.remember_edit(step.session_step, step.action, dict(request.get("body") or {}))
@@ -218,10 +222,7 @@ class Runner:
             error = ev.StepError("interrupted", "interrupted by a signal; `planner run --resume` continues")
         reply: Reply | None = state["reply"]
         if status == "succeeded":
-            self.context.outputs[step.index] = state["outputs"]
-            self.context.extra[step.index] = state["extra"]
-            if step.id:
-                self.context.ids[step.id] = step.index
+            self.context.publish(step, state["outputs"], state["extra"])
         return ev.StepResult(
             index=step.index,
             id=step.id,

@@ -205,6 +205,15 @@ class State:
         )
         return 200, envelope(0, "SUCCEED", data)
 
+    def _frame_session(self, key: str, body: dict[str, Any]) -> tuple[Session, int] | tuple[int, dict[str, Any]]:
+        """The session and frame an add or delete names, or the rejection."""
+        session = self._session(key, body["session_id"])
+        if not isinstance(session, Session):
+            return session
+        frame: int = body["frame_index"]
+        problem = self._frame_check(session, frame)
+        return problem if problem else (session, frame)
+
     def _frame_check(self, session: Session, frame: int) -> tuple[int, dict[str, Any]] | None:
         if frame >= session.total_frame:
             return fail(
@@ -223,13 +232,10 @@ class State:
         return {"frame_index": frame, "rle_mask_list": masks}
 
     def add_selection(self, key: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        session = self._session(key, body["session_id"])
-        if not isinstance(session, Session):
-            return session
-        frame = body["frame_index"]
-        problem = self._frame_check(session, frame)
-        if problem:
-            return problem
+        found = self._frame_session(key, body)
+        if not isinstance(found, tuple) or not isinstance(found[0], Session):
+            return found
+        session, frame = found
         if frame not in session.frames and len(session.frames) >= MAX_FRAMES:
             return fail(400, 1201, f"a session can mark at most {MAX_FRAMES} frames; frame {frame} would be the 11th")
         current = session.points.setdefault(frame, [])
@@ -247,13 +253,10 @@ class State:
         return 200, envelope(0, "SUCCEED", data)
 
     def delete_selection(self, key: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        session = self._session(key, body["session_id"])
-        if not isinstance(session, Session):
-            return session
-        frame = body["frame_index"]
-        problem = self._frame_check(session, frame)
-        if problem:
-            return problem
+        found = self._frame_session(key, body)
+        if not isinstance(found, tuple) or not isinstance(found[0], Session):
+            return found
+        session, frame = found
         current = session.points.get(frame, [])
         gone = [(float(p["x"]), float(p["y"])) for p in body["points"]]
         for point in gone:
