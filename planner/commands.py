@@ -296,6 +296,7 @@ def run_plan(req: RunRequest, out: Any, err: Any, live: Any = None) -> ExitCode:
 
         sandbox = Sandbox().start()
         options.base_url = sandbox.base_url
+        options.sandbox = True
         options.poll_initial, options.poll_max = 0.01, 0.1  # the sandbox's tasks move per poll, not per second
 
     kept: dict[int, dict[str, Any]] = {}

@@ -65,6 +65,7 @@ def test_every_example_runs_green_on_the_sandbox(tmp_path: Path, plan: Path) -> 
 
     assert hashlib.sha256(saved.read_bytes()).hexdigest() == download["outputs"]["sha256"]
     assert "succeeded in" in done.out and "\nstep  id" in done.out
+    assert "against the sandbox at http://127.0.0.1:" in done.out.splitlines()[0]
 
 
 def test_key_goes_to_the_api_only_and_appears_nowhere(tmp_path: Path, sandbox) -> None:

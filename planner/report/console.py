@@ -49,7 +49,8 @@ class Console:
         if isinstance(event, ev.RunStarted):
             self.total = event.steps
             self.write(
-                f"planner: run {event.run_id} of '{event.plan_name}' ({event.steps} steps) against {event.base_url}"
+                f"planner: run {event.run_id} of '{event.plan_name}' ({event.steps} steps) against "
+                + (f"the sandbox at {event.base_url}" if event.sandbox else event.base_url)
             )
             if event.run_dir:
                 self.write(f"planner: recording to {event.run_dir}")

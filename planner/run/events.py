@@ -17,6 +17,7 @@ class RunStarted:
     base_url: str
     steps: int
     started_at: str
+    sandbox: bool = False
 
 
 @dataclass(eq=False)

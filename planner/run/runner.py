@@ -41,6 +41,8 @@ class RunOptions:
     poll_max: float | None = None
     request_timeout: float = 60.0
     seed: int | None = None
+    sandbox: bool = False
+    """The base URL is the in-process sandbox."""
     lookup_by_external_id: bool = False
     """The API finds tasks by external_task_id, so a 404 proves a task does not exist."""
 
@@ -156,6 +158,7 @@ class Runner:
                 self.options.base_url,
                 len(self.plan.steps),
                 started,
+                self.options.sandbox,
             )
         )
         results: list[ev.StepResult] = []
