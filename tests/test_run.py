@@ -335,3 +335,25 @@ def test_interrupt_records_the_step_and_exits_130(tmp_path: Path, sandbox_factor
     assert steps["04-wait.json"]["status"] == "interrupted"
     assert json.loads((run_dir(tmp_path) / "run.json").read_text())["status"] == "interrupted"
     assert "Traceback" not in err
+    # A later --resume completes the run, re-attaching to the task it already created.
+    sandbox.clock.advance(1200)
+    resumed = run_cli("run", "--resume", str(run_dir(tmp_path)), "--poll-initial", "10ms", cwd=tmp_path)
+    assert resumed.code == 0, resumed.out + resumed.err
+    assert len(sandbox.state.tasks) == 1
+
+
+def test_download_size_cap(tmp_path: Path) -> None:
+    plan = write_plan(
+        tmp_path,
+        INIT
+        + """  - action: create-task
+    edit_mode: removal
+    prompt: remove it
+  - action: wait
+  - action: download
+    max_bytes: 1000
+""",
+    )
+    done = run_cli("run", "--sandbox", str(plan), cwd=tmp_path)
+    assert_failed_step(tmp_path, done, "05-download", "download", "larger than the 1000-byte cap")
+    assert not [p for p in run_dir(tmp_path).iterdir() if p.suffix in (".mp4", ".tmp")]
