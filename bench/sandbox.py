@@ -80,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
 
     in_process = []
-    from planner.sandbox import Sandbox, SandboxConfig
+    from planner.sandbox import Sandbox
 
     for _ in range(args.runs):
         started = time.perf_counter()
@@ -99,7 +99,6 @@ def main() -> None:
         conn.close()
         proc.terminate()
         proc.wait()
-    del SandboxConfig
     print(
         f"startup (process, to first answer): median {statistics.median(startups):.3f} s "
         f"over {args.runs} runs (target < 0.5 s)"

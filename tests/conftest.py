@@ -46,11 +46,6 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
 
 
 @pytest.fixture
-def cli():
-    return run_cli
-
-
-@pytest.fixture
 def sandbox_factory():
     """Start sandboxes on free loopback ports; all are stopped after the test."""
     from planner.sandbox import Sandbox, SandboxConfig

@@ -12,8 +12,6 @@ from planner.plan.model import Plan
 
 
 def describe(plan: Plan, inputs: dict[str, Any], base_url: str) -> list[str]:
-    ids = {s.id: s for s in plan.steps if s.id}
-
     def lookup(ref: expressions.Ref) -> Any:
         if ref.step is None:
             return inputs[ref.name]
@@ -42,7 +40,6 @@ def describe(plan: Plan, inputs: dict[str, Any], base_url: str) -> list[str]:
         else:
             lines.append(f"{head}: {action.method} {base_url}{action.route}")
             lines.append("   " + json.dumps(body, ensure_ascii=False))
-    del ids
     return lines
 
 

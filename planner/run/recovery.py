@@ -23,16 +23,16 @@ from planner.actions import ACTIONS
 from planner.plan.model import Step
 from planner.run import events as ev
 from planner.run.client import Reply
+from planner.run.results import StepFailure
 
 if TYPE_CHECKING:
-    from planner.run.runner import Runner, StepFailure
+    from planner.run.runner import Runner
 
 QUERY = ACTIONS["query-task"].route or ""
 
 
 def lookup_task(runner: Runner, step: Step, external_id: str, attempts: list[dict[str, Any]]) -> Reply | None:
     """The task with this ``external_task_id``, or None if the API answered that it has none."""
-    from planner.run.runner import StepFailure
 
     path = QUERY.replace("{task_id}", quote(external_id, safe=""))
     try:
@@ -51,14 +51,13 @@ def lookup_task(runner: Runner, step: Step, external_id: str, attempts: list[dic
 def reconcile_task(
     runner: Runner, step: Step, body: dict[str, Any], attempts: list[dict[str, Any]], failed: StepFailure
 ) -> Reply:
-    from planner.run.runner import StepFailure
 
     external_id = str(body["external_task_id"])
     path = ACTIONS["create-task"].route or ""
     for _ in range(3):
         found = lookup_task(runner, step, external_id, attempts)
         if found is not None:
-            return _as_created(found)
+            return found
         if not runner.options.lookup_by_external_id:
             raise StepFailure(
                 ev.StepError(
@@ -86,12 +85,11 @@ def resolve_in_doubt(runner: Runner, step: Step, body: dict[str, Any], attempts:
     Returns the task when found; None when the lookup proves it absent (create it now);
     raises when absence cannot be proved.
     """
-    from planner.run.runner import StepFailure
 
     external_id = str(body["external_task_id"])
     found = lookup_task(runner, step, external_id, attempts)
     if found is not None:
-        return _as_created(found)
+        return found
     if runner.options.lookup_by_external_id:
         return None
     raise StepFailure(
@@ -102,11 +100,6 @@ def resolve_in_doubt(runner: Runner, step: Step, body: dict[str, Any], attempts:
             "your CometAPI task list.",
         )
     )
-
-
-def _as_created(reply: Reply) -> Reply:
-    """A task found by lookup stands in for the create answer that was lost."""
-    return reply
 
 
 def reestablish_selection(

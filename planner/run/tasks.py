@@ -15,6 +15,7 @@ from planner.plan.model import Step
 from planner.run import events as ev
 from planner.run.client import judge
 from planner.run.folder import temp_path, utc_now
+from planner.run.results import StepFailure, failure, task_outputs
 from planner.run.retry import seconds
 
 if TYPE_CHECKING:
@@ -31,7 +32,6 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def _task_id(runner: Runner, step: Step) -> str:
-    from planner.run.runner import StepFailure
 
     if "task_id" in step.fields:
         return str(runner.resolve_fields(step)["task_id"])
@@ -41,8 +41,6 @@ def _task_id(runner: Runner, step: Step) -> str:
 
 
 def wait(runner: Runner, step: Step, state: dict[str, Any], attempts: list[dict[str, Any]]) -> None:
-    from planner.run.runner import StepFailure, failure, task_outputs
-
     task_id = _task_id(runner, step)
     poll = step.fields.get("poll") or {}
     interval = (
@@ -118,8 +116,6 @@ def wait(runner: Runner, step: Step, state: dict[str, Any], attempts: list[dict[
 def download(runner: Runner, step: Step, state: dict[str, Any], attempts: list[dict[str, Any]]) -> None:
     import requests
 
-    from planner.run.runner import StepFailure
-
     task_id = _task_id(runner, step)
     videos: list[dict[str, Any]] = []
     for index, extra in runner.context.extra.items():
@@ -179,8 +175,6 @@ def _fetch(
     attempts: list[dict[str, Any]],
 ) -> dict[str, Any]:
     import requests
-
-    from planner.run.runner import StepFailure
 
     if urlsplit(url).scheme not in ("http", "https"):
         raise StepFailure(ev.StepError("download", f"result URL {url!r} is not http(s)"))
