@@ -117,12 +117,8 @@ class Runner:
         request = record.get("request") or {}
         if step.session_step is not None and step.action in SELECTION_EDITS:
             self.remember_edit(step.session_step, step.action, dict(request.get("body") or {}))
-        return ev.StepResult(
-            index=step.index,
-            id=step.id,
-            label=step.label,
-            action=step.action,
-            name=step.options.get("name"),
+        return step_result(
+            step,
             status="succeeded",
             started_at=str(record.get("started_at", "")),
             ended_at=str(record.get("ended_at", "")),
@@ -215,12 +211,8 @@ class Runner:
         reply: Reply | None = state["reply"]
         if status == "succeeded":
             self.context.publish(step, state["outputs"], state["extra"])
-        return ev.StepResult(
-            index=step.index,
-            id=step.id,
-            label=step.label,
-            action=step.action,
-            name=step.options.get("name"),
+        return step_result(
+            step,
             status=status,
             started_at=started,
             ended_at=utc_now(),
@@ -409,3 +401,10 @@ class Runner:
         )
         attempts.append({k: v for k, v in attempt.__dict__.items() if k != "index" and (k != "note" or v)})
         self.emit(attempt)
+
+
+def step_result(step: Step, **fields: Any) -> ev.StepResult:
+    """A step's result, with the step's identity filled in."""
+    return ev.StepResult(
+        index=step.index, id=step.id, label=step.label, action=step.action, name=step.options.get("name"), **fields
+    )
