@@ -285,8 +285,44 @@ def generate_validator(schema_text: str) -> str:
 
     schema = json.loads(schema_text)
     schema["$schema"] = "http://json-schema.org/draft-07/schema#"
-    code: str = fastjsonschema.compile_to_code(schema)
+    # Only the verdict is used (jsonschema explains a rejection), so the exceptions need no
+    # copies of the schema, and the module defines them itself: at run time planner loads
+    # this file and nothing of fastjsonschema.
+    code: str = fastjsonschema.compile_to_code(schema, use_formats=False)
+    code = _without_definitions(code.replace(_FASTJSONSCHEMA_IMPORT, _LOCAL_EXCEPTIONS))
     return f"{VALIDATOR_HEADER}{code}\n\nSCHEMA_SHA256 = {schema_digest(schema_text)!r}\n"
+
+
+def _without_definitions(code: str) -> str:
+    """Drop the copy of the schema each raise carries (``definition=...``): 366 KB -> a fraction.
+
+    fastjsonschema's own ``detailed_exceptions=False`` fails on this schema (KeyError
+    'definition_rule'), so the generated code is edited through its syntax tree instead.
+    """
+    import ast
+
+    tree = ast.parse(code)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "JsonSchemaValueException":
+            node.keywords = [k for k in node.keywords if k.arg != "definition"]
+    return ast.unparse(tree) + "\n"
+
+
+_FASTJSONSCHEMA_IMPORT = "from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException\n"
+_LOCAL_EXCEPTIONS = """
+
+class JsonSchemaValueException(ValueError):
+    def __init__(self, message, value=None, name=None, definition=None, rule=None):
+        super().__init__(message)
+        self.message, self.value, self.name, self.definition, self.rule = message, value, name, definition, rule
+
+
+class JsonSchemaValuesException(ValueError):
+    def __init__(self, errors):
+        super().__init__(errors)
+        self.errors = errors
+
+"""
 
 
 def validator_digest(code: str) -> str | None:
