@@ -307,7 +307,7 @@ def run_plan(req: RunRequest, out: Any, err: Any, live: Any = None) -> ExitCode:
         resuming.check_sessions(resume, plan)
         run_id = str(resume.meta.get("run_id") or new_run_id())
         run_dir = resume.run_dir
-        folder = RunFolder(run_dir, redactor, exist_ok=True)
+        folder = RunFolder(run_dir, redactor)
         kept = resume.kept(plan)
         in_doubt = {i: x for i in range(len(plan.steps)) if i not in kept and (x := resume.create_in_doubt(i))}
         meta = dict(resume.meta)
@@ -317,8 +317,10 @@ def run_plan(req: RunRequest, out: Any, err: Any, live: Any = None) -> ExitCode:
         assert req.plan is not None
         run_id = new_run_id()
         run_dir = req.run_dir or RunFolder.default_path(Path("runs"), plan.name, run_id)
-        if run_dir.exists() and any(run_dir.iterdir()):
+        if not RunFolder.unused(run_dir):
             raise UsageError(f"{run_dir} is not empty; choose another --run-dir")
+        for stray in run_dir.glob(".*.tmp") if run_dir.exists() else ():
+            stray.unlink(missing_ok=True)  # left by a run killed before it began
         folder = RunFolder(run_dir, redactor)
         plan_path = req.plan
         meta = {

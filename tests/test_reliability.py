@@ -308,3 +308,16 @@ def test_answers_of_the_wrong_shape_fail_the_step_cleanly(tmp_path: Path, body: 
     assert done.code == 1, done.out + done.err
     assert "Traceback" not in done.err
     assert fragment in steps(tmp_path)["01-init"]["error"]["message"]
+
+
+def test_a_run_killed_before_it_began_leaves_a_folder_that_can_be_used(tmp_path: Path, sandbox) -> None:
+    """Killed after making the folder but before run.json: nothing was sent, so reuse it."""
+    (tmp_path / "run/steps").mkdir(parents=True)
+    (tmp_path / "run/.run.json.4242.0.tmp").write_text('{"half": ')
+    done = run_with(tmp_path, sandbox)
+    assert done.code == 0, done.err
+    assert not list((tmp_path / "run").glob("*.tmp"))
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other/notes.txt").write_text("mine")
+    refused = run_cli("run", "--base-url", sandbox.base_url, str(REMOVAL), "--run-dir", "other", cwd=tmp_path)
+    assert refused.code == 2 and "is not empty" in refused.err

@@ -65,13 +65,22 @@ def write_json(path: Path, data: Any, redactor: Redactor, *, durable: bool = Fal
 
 
 class RunFolder:
-    def __init__(self, path: Path, redactor: Redactor, *, exist_ok: bool = False) -> None:
+    def __init__(self, path: Path, redactor: Redactor) -> None:
+        """Only the folder itself is made here; ``steps/`` comes with the first step file, so a
+        run killed before it wrote run.json leaves a folder that counts as unused."""
         self.path = path
         self.redactor = redactor
         try:
-            (path / "steps").mkdir(parents=True, exist_ok=exist_ok)
+            path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise RunStateError(f"cannot create the run folder {path}: {exc.strerror or exc}") from exc
+
+    @staticmethod
+    def unused(path: Path) -> bool:
+        """Absent, empty, or holding only temporary files of a run killed before it began."""
+        if not path.exists():
+            return True
+        return all(p.name.endswith(".tmp") or (p.name == "steps" and not any(p.iterdir())) for p in path.iterdir())
 
     @staticmethod
     def default_path(root: Path, plan_name: str, run_id: str) -> Path:
